@@ -1,0 +1,33 @@
+"""Structured log rendering that never prints secrets."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import structlog
+
+_SECRET_KEYS = re.compile(r"(secret|token|password|authorization|signature|api[_-]?key|cookie)", re.I)
+
+
+def redact(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """Replace the value of any key that looks like a credential."""
+    for key in list(event_dict):
+        if _SECRET_KEYS.search(key):
+            event_dict[key] = "[redacted]"
+    return event_dict
+
+
+render = structlog.processors.KeyValueRenderer(key_order=["event", "request_id"], drop_missing=True)
+
+structlog.configure(
+    processors=[
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso"),
+        redact,
+        structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+    ],
+    logger_factory=structlog.stdlib.LoggerFactory(),
+    cache_logger_on_first_use=True,
+)
