@@ -28,6 +28,5 @@ class Command(BaseCommand):
             self.stdout.write(f"{dotted}: {summary}")
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(
-            "Demo logins (password: %s): leader, ambassador, owner, finance, executive"
-            % settings.DEMO_PASSWORD
+            f"Demo logins (password: {settings.DEMO_PASSWORD}): leader, ambassador, owner, finance, executive"
         )
