@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .models import Department, User
+from .models import Department, DepartmentGoal, JourneyStage, Touchpoint, User
 
 
 @admin.register(User)
@@ -19,3 +19,8 @@ class DepartmentAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("name",)}
     filter_horizontal = ("members", "ambassadors")
     search_fields = ("name",)
+
+
+admin.site.register(DepartmentGoal)
+admin.site.register(JourneyStage)
+admin.site.register(Touchpoint)

@@ -71,3 +71,53 @@ class Department(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DepartmentGoal(models.Model):
+    """What a department's leader already measures; success measures and programs link here."""
+
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="goals")
+    title = models.CharField(max_length=200)
+    metric = models.CharField(max_length=120, blank=True, help_text="How the department measures it today.")
+    current_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    target_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    unit = models.CharField(max_length=30, blank=True)
+    target_date = models.DateField(null=True, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["department__name", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.department}: {self.title}"
+
+
+class JourneyStage(models.Model):
+    """A stage of the customer journey (awareness, purchase, onboarding, use, support, renewal)."""
+
+    name = models.CharField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Touchpoint(models.Model):
+    """Where a customer meets the company; owned by exactly one department."""
+
+    stage = models.ForeignKey(JourneyStage, on_delete=models.PROTECT, related_name="touchpoints")
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=120, unique=True)
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="touchpoints")
+    description = models.TextField(blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["stage__position", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,1 +1,669 @@
-from django.db import models  # noqa: F401
+"""Feedback data: programs, sources, deliveries, responses, and the actions they lead to.
+
+Invariants that live in the database, not only in code:
+- a response is identified by (source, external_id): retries never create a second one;
+- a response yields at most one insight, and an inner-loop action at most once per insight;
+- every accepted delivery is stored with an outbox row in the same transaction as its response.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from charter.models import Department, DepartmentGoal, Touchpoint
+from missions.models import SuccessMeasure
+
+User = settings.AUTH_USER_MODEL
+
+
+class Metric(models.TextChoices):
+    NPS = "nps", "NPS"
+    CSAT = "csat", "CSAT"
+    CES = "ces", "CES"
+
+
+DEFAULT_SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+
+
+class Band(models.TextChoices):
+    """Score bands on the source's scale (see ``feedback.scoring``)."""
+
+    DETRACTOR = "detractor", "Detractor"
+    PASSIVE = "passive", "Passive"
+    PROMOTER = "promoter", "Promoter"
+    LOW = "low", "Low"
+    NEUTRAL = "neutral", "Neutral"
+    HIGH = "high", "High"
+    LOW_EFFORT = "low_effort", "Low effort"
+    HIGH_EFFORT = "high_effort", "High effort"
+
+
+class Program(models.Model):
+    """A feedback program. It must say why it exists: the measure or goal it informs."""
+
+    class Kind(models.TextChoices):
+        RELATIONSHIP_NPS = "relationship_nps", "Relationship NPS"
+        POST_SUPPORT_CSAT = "post_support_csat", "Post-support CSAT"
+        ONBOARDING_CES = "onboarding_ces", "Onboarding CES"
+        PRODUCT_REVIEWS = "product_reviews", "Product reviews"
+        EMPLOYEE_PULSE = "employee_pulse", "Employee pulse (EX)"
+        OTHER = "other", "Other"
+
+    name = models.CharField(max_length=160)
+    slug = models.SlugField(max_length=80, unique=True)
+    kind = models.CharField(max_length=30, choices=Kind.choices, default=Kind.OTHER)
+    purpose = models.TextField(blank=True, help_text="Why this program exists: the decision it informs.")
+    success_measure = models.ForeignKey(
+        SuccessMeasure, null=True, blank=True, on_delete=models.SET_NULL, related_name="programs"
+    )
+    department_goal = models.ForeignKey(
+        DepartmentGoal, null=True, blank=True, on_delete=models.SET_NULL, related_name="programs"
+    )
+    touchpoint = models.ForeignKey(
+        Touchpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="programs"
+    )
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="programs")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [("manage_programs", "Can set up programs and sources")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_employee(self) -> bool:
+        return self.kind == self.Kind.EMPLOYEE_PULSE
+
+    @property
+    def has_purpose(self) -> bool:
+        return bool(self.purpose.strip()) and bool(self.success_measure_id or self.department_goal_id)
+
+
+class Source(models.Model):
+    """One tool that sends data into a program, with its own secret and intake URL."""
+
+    class Kind(models.TextChoices):
+        GENERIC = "generic", "Generic JSON API"
+        CSV = "csv", "CSV file"
+        TYPEFORM = "typeform", "Typeform"
+        QUALTRICS = "qualtrics", "Qualtrics (event subscription)"
+        QUALTRICS_CSV = "qualtrics_csv", "Qualtrics CSV export"
+        SURVEYMONKEY = "surveymonkey", "SurveyMonkey"
+        DELIGHTED = "delighted", "Delighted"
+        FORMBRICKS = "formbricks", "Formbricks"
+        ZENDESK = "zendesk", "Zendesk"
+        HELPSCOUT = "helpscout", "Help Scout"
+        INTERCOM = "intercom", "Intercom"
+
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="sources")
+    name = models.CharField(max_length=160)
+    slug = models.SlugField(max_length=80, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    token_hash = models.CharField(max_length=64, editable=False, help_text="SHA-256 of the bearer token.")
+    token_prefix = models.CharField(max_length=8, editable=False, blank=True)
+    secret = models.CharField(max_length=255, blank=True, help_text="Vendor signing secret (kept to verify).")
+    field_map = models.JSONField(
+        default=dict, blank=True, help_text="role -> vendor question id/ref or column"
+    )
+    scales = models.JSONField(default=dict, blank=True, help_text='e.g. {"csat": [1, 7]}; defaults otherwise')
+    timezone = models.CharField(max_length=64, default="UTC", help_text="For timestamps without a zone.")
+    api_credentials = models.JSONField(
+        default=dict, blank=True, help_text="To fetch details from the vendor."
+    )
+    rate_limit_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["program__name", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def set_new_token(self) -> str:
+        """Make a fresh bearer token; only its hash is kept, so it is shown once."""
+        token = secrets.token_urlsafe(32)
+        self.token_hash = self.hash_token(token)
+        self.token_prefix = token[:6]
+        return token
+
+    def scale_for(self, metric: str) -> tuple[int, int]:
+        lo_hi = self.scales.get(metric) if isinstance(self.scales, dict) else None
+        if lo_hi and len(lo_hi) == 2:
+            return int(lo_hi[0]), int(lo_hi[1])
+        return DEFAULT_SCALES[metric]
+
+
+class Customer(models.Model):
+    """A customer, upserted by vendor id or normalised e-mail. Personal data: scope it."""
+
+    external_id = models.CharField(max_length=255, blank=True)
+    email = models.EmailField(max_length=254, blank=True)
+    name = models.CharField(max_length=255, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    erased_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["email"], condition=~models.Q(email=""), name="uniq_customer_email"
+            ),
+            models.UniqueConstraint(
+                fields=["external_id"], condition=~models.Q(external_id=""), name="uniq_customer_external_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.email or self.external_id or f"Customer {self.pk}"
+
+
+class Theme(models.Model):
+    """A recurring topic, defined by the CX leader as keywords and phrases (one per line)."""
+
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=120, unique=True)
+    keywords = models.TextField(help_text="One keyword or phrase per line; matched with stemming.")
+    department = models.ForeignKey(
+        Department,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="themes",
+        help_text="The department that usually owns this theme's systemic fixes.",
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Response(models.Model):
+    """One customer's answer, identified by (source, external_id)."""
+
+    class Status(models.TextChoices):
+        AWAITING_DETAILS = "awaiting_details", "Awaiting details from the vendor"
+        RECEIVED = "received", "Received"
+        PROCESSED = "processed", "Processed"
+        FAILED = "failed", "Processing failed"
+
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="responses")
+    program = models.ForeignKey(Program, on_delete=models.PROTECT, related_name="responses")
+    external_id = models.CharField(max_length=255)
+    submitted_at = models.DateTimeField(default=timezone.now, db_index=True)
+    vendor_updated_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses"
+    )
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.SET_NULL, related_name="responses"
+    )
+    department_hint = models.CharField(max_length=120, blank=True)
+    touchpoint = models.ForeignKey(
+        Touchpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    touchpoint_label = models.CharField(max_length=160, blank=True)
+    nps = models.SmallIntegerField(null=True, blank=True)
+    csat = models.SmallIntegerField(null=True, blank=True)
+    ces = models.SmallIntegerField(null=True, blank=True)
+    nps_band = models.CharField(max_length=12, choices=Band.choices, blank=True)
+    csat_band = models.CharField(max_length=12, choices=Band.choices, blank=True)
+    ces_band = models.CharField(max_length=12, choices=Band.choices, blank=True)
+    scales = models.JSONField(default=dict, blank=True, help_text="The scale each score was given on.")
+    comment = models.TextField(blank=True)
+    answers = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED, db_index=True)
+    sentiment = models.FloatField(null=True, blank=True, help_text="VADER compound score, -1..1")
+    themes = models.ManyToManyField(Theme, blank=True, related_name="responses")
+    entered_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], name="uniq_response_source_external_id")
+        ]
+        indexes = [
+            models.Index(fields=["program", "submitted_at"]),
+            models.Index(fields=["department", "submitted_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source.slug}:{self.external_id}"
+
+    @property
+    def scores(self) -> dict[str, int]:
+        return {m: getattr(self, m) for m in ("nps", "csat", "ces") if getattr(self, m) is not None}
+
+
+class RawDelivery(models.Model):
+    """Every request that reached an intake URL, kept as it came (headers minus secrets)."""
+
+    class Verdict(models.TextChoices):
+        CREATED = "created", "Created"
+        DUPLICATE = "duplicate", "Already had it"
+        UPDATED = "updated", "Updated"
+        ACCEPTED = "accepted", "Accepted, awaiting details"
+        IGNORED = "ignored", "Ignored (not a response event)"
+        REJECTED = "rejected", "Rejected"
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="deliveries")
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    content_type = models.CharField(max_length=200, blank=True)
+    headers = models.JSONField(default=dict)
+    body = models.BinaryField()
+    verdict = models.CharField(max_length=12, choices=Verdict.choices)
+    status_code = models.PositiveSmallIntegerField()
+    error = models.TextField(blank=True)
+    delivery_id = models.CharField(max_length=255, blank=True, db_index=True, help_text="Vendor delivery id")
+    response = models.ForeignKey(
+        Response, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name_plural = "raw deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.source_id}@{self.received_at:%Y-%m-%d %H:%M} {self.verdict}"
+
+
+class OutboxEvent(models.Model):
+    """Work to hand to Celery, written in the same transaction as the data it is about.
+
+    A relay publishes rows after commit; a beat sweeper re-publishes rows still unprocessed
+    after a while. Handlers are idempotent, so publishing twice is harmless.
+    """
+
+    class Kind(models.TextChoices):
+        RESPONSE_PROCESS = "response_process", "Process a response"
+        RESPONSE_FETCH = "response_fetch", "Fetch response details from the vendor"
+        IMPORT_RUN = "import_run", "Run a CSV import"
+
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    object_id = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=models.Q(processed_at__isnull=True), name="outbox_pending"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}#{self.object_id}"
+
+
+class ImportJob(models.Model):
+    """A CSV import run: progress and per-row errors, readable while it runs."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="imports")
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    original_name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.processed_rows / self.total_rows) if self.total_rows else 0
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} into {self.source_id} ({self.status})"
+
+
+class ActionabilityPolicy(models.Model):
+    """Which responses become insights. One row (pk=1); defaults per DESIGN."""
+
+    nps_max = models.SmallIntegerField(default=6, help_text="NPS at or below this is actionable.")
+    csat_max = models.SmallIntegerField(default=2, help_text="CSAT at or below this is actionable.")
+    ces_min = models.SmallIntegerField(default=5, help_text="CES at or above this is actionable.")
+    sentiment_max = models.FloatField(default=-0.5, help_text="A comment this negative is actionable.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "actionability policy"
+
+    @classmethod
+    def current(cls) -> ActionabilityPolicy:
+        return cls.objects.get_or_create(pk=1)[0]
+
+    def __str__(self) -> str:
+        return "Actionability policy"
+
+
+class Priority(models.TextChoices):
+    URGENT = "urgent", "Urgent"
+    HIGH = "high", "High"
+    NORMAL = "normal", "Normal"
+    LOW = "low", "Low"
+
+
+class Loop(models.TextChoices):
+    INNER = "inner", "Inner loop"
+    OUTER = "outer", "Outer loop"
+
+
+class RoutingRule(models.Model):
+    """Ordered, first match wins; the rule marked default catches everything else."""
+
+    class OwnerMode(models.TextChoices):
+        USER = "user", "A named person"
+        ROUND_ROBIN = "round_robin", "Round-robin among the department's owners"
+        AMBASSADOR = "ambassador", "The department's ambassador"
+
+    class Loops(models.TextChoices):
+        INNER = "inner", "Inner loop only"
+        OUTER = "outer", "Outer loop only"
+        BOTH = "both", "Inner and outer loop"
+
+    class Sentiment(models.TextChoices):
+        NEGATIVE = "negative", "Negative"
+        NEUTRAL = "neutral", "Neutral"
+        POSITIVE = "positive", "Positive"
+
+    name = models.CharField(max_length=160)
+    position = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    is_default = models.BooleanField(default=False)
+    # conditions (blank = any)
+    program = models.ForeignKey(Program, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    touchpoint = models.ForeignKey(
+        Touchpoint, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    theme = models.ForeignKey(Theme, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    score_band = models.CharField(max_length=12, choices=Band.choices, blank=True)
+    sentiment = models.CharField(max_length=10, choices=Sentiment.choices, blank=True)
+    department_hint = models.CharField(max_length=120, blank=True)
+    customer_attribute = models.CharField(max_length=80, blank=True)
+    customer_attribute_value = models.CharField(max_length=200, blank=True)
+    # outcome
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="routing_rules")
+    owner_mode = models.CharField(max_length=12, choices=OwnerMode.choices, default=OwnerMode.AMBASSADOR)
+    owner = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    loops = models.CharField(max_length=6, choices=Loops.choices, default=Loops.BOTH)
+    round_robin_cursor = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["is_default", "position", "id"]
+        permissions = [("manage_routing", "Can edit themes, routing rules and SLAs")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=models.Q(is_default=True), name="one_default_rule"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SLAPolicy(models.Model):
+    """Due dates per priority and loop, counted on a working-day calendar."""
+
+    priority = models.CharField(max_length=10, choices=Priority.choices)
+    loop = models.CharField(max_length=6, choices=Loop.choices)
+    first_contact_hours = models.PositiveIntegerField(
+        default=48, help_text="Business hours to first contact."
+    )
+    resolve_days = models.PositiveIntegerField(default=10, help_text="Working days to resolution.")
+    working_days = models.CharField(
+        max_length=20, default="0,1,2,3,4", help_text="Weekday numbers, Monday=0."
+    )
+    day_start_hour = models.PositiveSmallIntegerField(default=9)
+    day_end_hour = models.PositiveSmallIntegerField(default=17)
+
+    class Meta:
+        ordering = ["loop", "priority"]
+        constraints = [models.UniqueConstraint(fields=["priority", "loop"], name="uniq_sla_priority_loop")]
+
+    def __str__(self) -> str:
+        return f"{self.get_loop_display()} / {self.get_priority_display()}"
+
+
+class OuterLoopSettings(models.Model):
+    """When similar insights attach to one systemic action. One row (pk=1)."""
+
+    threshold = models.PositiveIntegerField(
+        default=3, help_text="Insights on a theme before a systemic action."
+    )
+    window_days = models.PositiveIntegerField(default=30)
+
+    @classmethod
+    def current(cls) -> OuterLoopSettings:
+        return cls.objects.get_or_create(pk=1)[0]
+
+    def __str__(self) -> str:
+        return "Outer-loop settings"
+
+
+class ActionItem(models.Model):
+    """An owned piece of work with a due date: follow up one customer (inner loop) or fix a
+    systemic cause (outer loop). ``version`` detects concurrent edits."""
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        ASSIGNED = "assigned", "Assigned"
+        CONTACTED = "contacted", "Contacted"
+        WAITING = "waiting", "Waiting on customer"
+        RESOLVED = "resolved", "Resolved"
+        UNREACHABLE = "unreachable", "Closed: unreachable"
+        NO_ACTION = "no_action", "Closed: no action needed"
+        INVESTIGATING = "investigating", "Investigating"
+        FIXED = "fixed", "Fixed, awaiting verification"
+        VERIFIED = "verified", "Verified"
+        NOT_MOVED = "not_moved", "Fix did not move the measure"
+
+    OPEN_STATUSES = frozenset({"new", "assigned", "contacted", "waiting", "investigating"})
+    CLOSED_STATUSES = frozenset({"resolved", "unreachable", "no_action", "fixed", "verified", "not_moved"})
+
+    loop = models.CharField(max_length=6, choices=Loop.choices)
+    title = models.CharField(max_length=255)
+    status = models.CharField(max_length=15, choices=Status.choices, default=Status.NEW, db_index=True)
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="actions")
+    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="actions")
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    due_at = models.DateTimeField()
+    first_contact_due_at = models.DateTimeField(null=True, blank=True)
+    response = models.ForeignKey(
+        Response,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="actions",
+        help_text="The customer's response (inner loop only).",
+    )
+    theme = models.ForeignKey(Theme, null=True, blank=True, on_delete=models.SET_NULL, related_name="actions")
+    close_reason = models.TextField(blank=True)
+    first_contacted_at = models.DateTimeField(null=True, blank=True)
+    customer_told_at = models.DateTimeField(null=True, blank=True)
+    root_cause = models.TextField(blank=True)
+    fix = models.TextField(blank=True)
+    success_measure = models.ForeignKey(
+        SuccessMeasure, null=True, blank=True, on_delete=models.SET_NULL, related_name="actions"
+    )
+    verification_date = models.DateField(null=True, blank=True)
+    verification_result = models.JSONField(default=dict, blank=True)
+    snoozed_until = models.DateTimeField(null=True, blank=True)
+    escalation_level = models.PositiveSmallIntegerField(default=0)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        permissions = [
+            ("triage_all", "Can triage every department"),
+            ("triage_department", "Can triage own department"),
+            ("work_own_actions", "Can work on own actions"),
+        ]
+        indexes = [
+            models.Index(fields=["department", "status", "due_at"]),
+            models.Index(fields=["owner", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class Insight(models.Model):
+    """An actionable response: exactly one owner and a due date, through its action items."""
+
+    response = models.OneToOneField(Response, on_delete=models.CASCADE, related_name="insight")
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="insights")
+    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="insights")
+    due_at = models.DateTimeField()
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    themes = models.ManyToManyField(Theme, blank=True, related_name="insights")
+    routing_rule = models.ForeignKey(
+        RoutingRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=200, help_text="Why the policy found it actionable.")
+    systemic_action = models.ForeignKey(
+        ActionItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="insights"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Insight on {self.response}"
+
+
+class ActionInsight(models.Model):
+    """Which insights an inner-loop action follows up (one), so the API can list ``insights``."""
+
+    action = models.ForeignKey(ActionItem, on_delete=models.CASCADE, related_name="inner_links")
+    insight = models.OneToOneField(Insight, on_delete=models.CASCADE, related_name="inner_action_link")
+
+    def __str__(self) -> str:
+        return f"{self.action_id} <- {self.insight_id}"
+
+
+class ContactLog(models.Model):
+    """A contact with the customer on an inner-loop action."""
+
+    class Channel(models.TextChoices):
+        PHONE = "phone", "Phone"
+        EMAIL = "email", "E-mail"
+        CHAT = "chat", "Chat"
+        MEETING = "meeting", "Meeting"
+        OTHER = "other", "Other"
+
+    class Outcome(models.TextChoices):
+        REACHED = "reached", "Reached the customer"
+        VOICEMAIL = "voicemail", "Left a voicemail"
+        NO_ANSWER = "no_answer", "No answer"
+        RESOLVED = "resolved", "Resolved on contact"
+        FOLLOW_UP = "follow_up", "Needs a follow-up"
+
+    action = models.ForeignKey(ActionItem, on_delete=models.CASCADE, related_name="contacts")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    note = models.TextField(blank=True)
+    by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()}: {self.get_outcome_display()}"
+
+
+class ActionComment(models.Model):
+    action = models.ForeignKey(ActionItem, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    mentions = models.ManyToManyField(User, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return self.body[:60]
+
+
+class Notification(models.Model):
+    """An outbound message. ``dedupe_key`` makes sending twice impossible."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        SLACK = "slack", "Slack/Teams webhook"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed, will retry"
+        DIGEST = "digest", "Held for the daily digest"
+        GAVE_UP = "gave_up", "Gave up"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    channel = models.CharField(max_length=6, choices=Channel.choices)
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+    url = models.CharField(max_length=500, blank=True)
+    dedupe_key = models.CharField(max_length=255, unique=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.subject

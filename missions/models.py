@@ -1,1 +1,99 @@
-from django.db import models  # noqa: F401
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from charter.models import Department, DepartmentGoal
+
+
+class SuccessMeasure(models.Model):
+    """A measure of the CX Success Statement: how a CX outcome links to a business outcome.
+
+    CX kinds are computed from feedback (responses of the programs that say they inform this
+    measure, ``feedback.Program.success_measure``); business kinds are entered by hand.
+    Finance validates baseline and money assumptions; editing a validated figure clears it.
+    """
+
+    class Kind(models.TextChoices):
+        NPS = "nps", "NPS (from feedback)"
+        CSAT = "csat", "CSAT (from feedback)"
+        CES = "ces", "CES (from feedback)"
+        RETENTION = "retention", "Retention rate"
+        CHURN = "churn", "Churn rate"
+        REVENUE_PER_CUSTOMER = "revenue_per_customer", "Revenue per customer"
+        COST_TO_SERVE = "cost_to_serve", "Cost to serve"
+        CONTACT_VOLUME = "contact_volume", "Contact volume"
+        OTHER = "other", "Other business metric"
+
+    class Direction(models.TextChoices):
+        HIGHER = "higher", "Higher is better"
+        LOWER = "lower", "Lower is better"
+
+    CX_KINDS = frozenset({Kind.NPS, Kind.CSAT, Kind.CES})
+
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    unit = models.CharField(max_length=30, blank=True)
+    direction = models.CharField(max_length=10, choices=Direction.choices, default=Direction.HIGHER)
+    baseline_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    baseline_date = models.DateField(null=True, blank=True)
+    target_value = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    target_date = models.DateField(null=True, blank=True)
+    owner_department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.SET_NULL, related_name="success_measures"
+    )
+    department_goal = models.ForeignKey(
+        DepartmentGoal, null=True, blank=True, on_delete=models.SET_NULL, related_name="success_measures"
+    )
+    scope_departments = models.ManyToManyField(
+        Department,
+        blank=True,
+        related_name="scoped_measures",
+        help_text="For CX kinds: whose feedback counts.",
+    )
+    money_assumptions = models.TextField(blank=True)
+    validated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    validated_at = models.DateTimeField(null=True, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_cx_metric(self) -> bool:
+        return self.kind in self.CX_KINDS
+
+    @property
+    def is_validated(self) -> bool:
+        return self.validated_at is not None
+
+
+class MeasureActual(models.Model):
+    """A value of a measure at a date: entered by hand or computed from feedback."""
+
+    class Origin(models.TextChoices):
+        MANUAL = "manual", "Entered"
+        COMPUTED = "computed", "Computed from feedback"
+
+    measure = models.ForeignKey(SuccessMeasure, on_delete=models.CASCADE, related_name="actuals")
+    date = models.DateField()
+    value = models.DecimalField(max_digits=14, decimal_places=2)
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.MANUAL)
+    note = models.CharField(max_length=200, blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["measure", "date"]
+        constraints = [
+            models.UniqueConstraint(fields=["measure", "date", "origin"], name="uniq_measure_actual")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.measure} @ {self.date}: {self.value}"

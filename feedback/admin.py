@@ -1,0 +1,68 @@
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from . import models
+
+
+@admin.register(models.Program)
+class ProgramAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "kind", "department", "is_active")
+    list_filter = ("kind", "department")
+    search_fields = ("name", "slug")
+
+
+@admin.register(models.Source)
+class SourceAdmin(admin.ModelAdmin):
+    list_display = ("name", "slug", "kind", "program", "is_active")
+    list_filter = ("kind",)
+    search_fields = ("name", "slug")
+    exclude = ("secret",)
+
+
+@admin.register(models.Response)
+class ResponseAdmin(admin.ModelAdmin):
+    list_display = ("external_id", "source", "submitted_at", "nps", "csat", "ces", "status")
+    list_filter = ("status", "source")
+    search_fields = ("external_id", "comment")
+    raw_id_fields = ("customer", "source", "program", "department", "touchpoint", "entered_by")
+    list_select_related = ("source",)
+
+
+@admin.register(models.ActionItem)
+class ActionItemAdmin(SimpleHistoryAdmin):
+    list_display = ("title", "loop", "status", "department", "owner", "due_at")
+    list_filter = ("loop", "status", "department")
+    search_fields = ("title",)
+    raw_id_fields = ("response", "owner", "theme", "success_measure")
+    list_select_related = ("department", "owner")
+
+
+@admin.register(models.RawDelivery)
+class RawDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("source", "received_at", "verdict", "status_code")
+    list_filter = ("verdict", "status_code")
+    raw_id_fields = ("response",)
+    readonly_fields = ("body",)
+
+
+@admin.register(models.Insight)
+class InsightAdmin(admin.ModelAdmin):
+    list_display = ("response", "department", "owner", "due_at", "priority")
+    raw_id_fields = ("response", "owner", "systemic_action", "routing_rule")
+
+
+for model in (
+    models.Customer,
+    models.Theme,
+    models.OutboxEvent,
+    models.ImportJob,
+    models.ActionabilityPolicy,
+    models.RoutingRule,
+    models.SLAPolicy,
+    models.OuterLoopSettings,
+    models.ActionInsight,
+    models.ContactLog,
+    models.ActionComment,
+    models.Notification,
+):
+    admin.site.register(model)
