@@ -18,7 +18,9 @@ def redact(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, 
     return event_dict
 
 
-render = structlog.processors.KeyValueRenderer(key_order=["event", "request_id"], drop_missing=True)
+render = structlog.processors.KeyValueRenderer(
+    key_order=["timestamp", "level", "event", "request_id"], drop_missing=True
+)
 
 structlog.configure(
     processors=[
@@ -31,3 +33,19 @@ structlog.configure(
     logger_factory=structlog.stdlib.LoggerFactory(),
     cache_logger_on_first_use=True,
 )
+
+
+class KeyValueFormatter(structlog.stdlib.ProcessorFormatter):
+    """Formats structlog and plain stdlib records alike, with credentials redacted."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(
+            *args,
+            processor=render,
+            foreign_pre_chain=[
+                structlog.stdlib.add_log_level,
+                structlog.processors.TimeStamper(fmt="iso"),
+                redact,
+            ],
+            **kwargs,
+        )

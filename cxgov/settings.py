@@ -253,7 +253,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"()": "structlog.stdlib.ProcessorFormatter", "processor": "cxgov.logging.render"},
+        "plain": {"()": "cxgov.logging.KeyValueFormatter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
