@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import factory
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from charter.models import Department, User
 from charter.roles import Role
@@ -35,3 +36,76 @@ class DepartmentFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"Department {n}")
     slug = factory.Sequence(lambda n: f"dept-{n}")
+
+
+class ProgramFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "feedback.Program"
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Program {n}")
+    slug = factory.Sequence(lambda n: f"program-{n}")
+    purpose = "Tells Support whether follow-ups recover detractors."
+    department = factory.SubFactory(DepartmentFactory)
+
+
+class SourceFactory(factory.django.DjangoModelFactory):
+    """``token`` is available on the instance after create (only its hash is stored)."""
+
+    class Meta:
+        model = "feedback.Source"
+        django_get_or_create = ("slug",)
+
+    program = factory.SubFactory(ProgramFactory)
+    name = factory.Sequence(lambda n: f"Source {n}")
+    slug = factory.Sequence(lambda n: f"source-{n}")
+    kind = "generic"
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):  # type: ignore[no-untyped-def]
+        source = model_class(*args, **kwargs)
+        source.token = source.set_new_token()
+        source.save()
+        return source
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "feedback.Customer"
+
+    external_id = factory.Sequence(lambda n: f"cust-{n}")
+    email = factory.Sequence(lambda n: f"customer{n}@example.org")
+    name = factory.Faker("name")
+
+
+class ResponseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "feedback.Response"
+
+    source = factory.SubFactory(SourceFactory)
+    program = factory.LazyAttribute(lambda o: o.source.program)
+    department = factory.LazyAttribute(lambda o: o.source.program.department)
+    external_id = factory.Sequence(lambda n: f"resp-{n}")
+    customer = factory.SubFactory(CustomerFactory)
+    comment = "The delivery was late and nobody called me back."
+
+
+class ThemeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "feedback.Theme"
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Theme {n}")
+    slug = factory.Sequence(lambda n: f"theme-{n}")
+    keywords = "late delivery\nwaiting"
+
+
+class ActionItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "feedback.ActionItem"
+
+    loop = "inner"
+    title = factory.Sequence(lambda n: f"Call back customer {n}")
+    department = factory.SubFactory(DepartmentFactory)
+    owner = factory.SubFactory(UserFactory)
+    due_at = factory.LazyFunction(timezone.now)

@@ -1,0 +1,111 @@
+"""The transactional outbox: how accepted work reaches Celery without ever being lost.
+
+The request writes its data and an ``OutboxEvent`` in one transaction and replies. After
+commit, the relay hands the event to the broker from a background thread, so a slow or dead
+Redis never holds a request. If publishing fails, or a worker dies, the beat sweeper
+(``outbox_sweep``) publishes again anything not processed after a while. Handlers are
+idempotent and mark the event processed in their own transaction, so a second publish is
+harmless. With no broker configured (the embedded default) tasks run inline after commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .models import OutboxEvent
+
+log = logging.getLogger(__name__)
+
+TASKS: dict[str, str] = {
+    OutboxEvent.Kind.RESPONSE_PROCESS: "feedback.tasks.response_process_task",
+    OutboxEvent.Kind.RESPONSE_FETCH: "feedback.tasks.response_fetch_task",
+    OutboxEvent.Kind.IMPORT_RUN: "feedback.tasks.import_run_task",
+}
+
+_queue: queue.SimpleQueue[int] = queue.SimpleQueue()
+_thread: threading.Thread | None = None
+_thread_lock = threading.Lock()
+
+
+def outbox_enqueue(*, kind: str, object_id: int) -> OutboxEvent:
+    """Record work inside the caller's transaction; it is published once that commits."""
+    event = OutboxEvent.objects.create(kind=kind, object_id=object_id)
+    transaction.on_commit(lambda: outbox_relay(event_ids=[event.id]))
+    return event
+
+
+def outbox_publish(*, event: OutboxEvent) -> None:
+    """Hand one event to Celery (runs inline in the embedded default)."""
+    from cxgov.celery import app
+
+    task = app.tasks[TASKS[event.kind]]
+    OutboxEvent.objects.filter(id=event.id).update(published_at=timezone.now(), attempts=F("attempts") + 1)
+    task.apply_async(args=[event.object_id], kwargs={"event_id": event.id}, retry=False)
+
+
+def outbox_relay(*, event_ids: Iterable[int]) -> None:
+    """Publish after commit: inline when tasks are eager, else from the relay thread."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        for event in OutboxEvent.objects.filter(id__in=list(event_ids), processed_at=None):
+            try:
+                outbox_publish(event=event)
+            except Exception:  # the sweeper will try again; the request must not fail
+                log.exception("outbox inline run failed", extra={"event_id": event.id})
+        return
+    _ensure_thread()
+    for event_id in event_ids:
+        _queue.put(event_id)
+
+
+def _ensure_thread() -> None:
+    global _thread
+    with _thread_lock:
+        if _thread is None or not _thread.is_alive():
+            _thread = threading.Thread(target=_relay_loop, name="cxgov-outbox-relay", daemon=True)
+            _thread.start()
+
+
+def _relay_loop() -> None:
+    while True:
+        event_id = _queue.get()
+        try:
+            event = OutboxEvent.objects.filter(id=event_id, processed_at=None).first()
+            if event is not None:
+                outbox_publish(event=event)
+        except Exception as exc:  # broker down: leave it to the sweeper
+            log.warning("outbox relay could not publish", extra={"event_id": event_id, "error": str(exc)})
+        finally:
+            close_old_connections()
+
+
+def outbox_sweep(*, stale_after: timedelta | None = None, limit: int = 1000) -> int:
+    """Publish again events not processed in time (broker was down, worker died). Returns count."""
+    stale_after = stale_after or timedelta(seconds=settings.CXGOV_OUTBOX_STALE_SECONDS)
+    cutoff = timezone.now() - stale_after
+    pending = OutboxEvent.objects.filter(processed_at=None, created_at__lt=cutoff).order_by("id")[:limit]
+    count = 0
+    for event in pending:
+        if event.published_at and event.published_at > cutoff:
+            continue  # published recently; give the worker time
+        try:
+            outbox_publish(event=event)
+            count += 1
+        except Exception as exc:
+            log.warning("outbox sweep could not publish", extra={"event_id": event.id, "error": str(exc)})
+            break  # broker still down: try again next tick
+    return count
+
+
+def outbox_mark_processed(*, event_id: int | None) -> None:
+    """Called by handlers inside their transaction once the work is done."""
+    if event_id is not None:
+        OutboxEvent.objects.filter(id=event_id, processed_at=None).update(processed_at=timezone.now())

@@ -1,0 +1,33 @@
+"""Celery tasks: thin wrappers that take ids and call a service. Safe to run twice."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from .outbox import outbox_sweep
+
+
+@shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True)
+def response_process_task(response_id: int, event_id: int | None = None) -> None:
+    from .processing import response_process
+
+    response_process(response_id=response_id, event_id=event_id)
+
+
+@shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True, max_retries=5)
+def response_fetch_task(response_id: int, event_id: int | None = None) -> None:
+    from .intake import response_fetch_details
+
+    response_fetch_details(response_id=response_id, event_id=event_id)
+
+
+@shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True)
+def import_run_task(job_id: int, event_id: int | None = None) -> None:
+    from .imports import import_job_run
+
+    import_job_run(job_id=job_id, event_id=event_id)
+
+
+@shared_task(ignore_result=True)
+def outbox_sweep_task() -> int:
+    return outbox_sweep()
