@@ -31,3 +31,25 @@ def import_run_task(job_id: int, event_id: int | None = None) -> None:
 @shared_task(ignore_result=True)
 def outbox_sweep_task() -> int:
     return outbox_sweep()
+
+
+@shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True)
+def notification_send_task(notification_id: int) -> None:
+    """Send one notification; a failure is recorded on the row and retried by beat."""
+    from .notifications import notification_send
+
+    notification_send(notification_id=notification_id)
+
+
+@shared_task(ignore_result=True)
+def notification_retry_due_task() -> int:
+    from .notifications import notification_retry_due
+
+    return notification_retry_due()
+
+
+@shared_task(ignore_result=True)
+def notification_digest_send_task() -> int:
+    from .notifications import notification_digest_send
+
+    return notification_digest_send()

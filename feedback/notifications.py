@@ -1,0 +1,310 @@
+"""Outbound notifications: e-mail and Slack/Teams incoming webhooks, per user preferences.
+
+Why it is built this way:
+- ``Notification`` rows are their own outbox. A service records them inside its transaction
+  (``notification_create``); sending happens after commit, in a Celery task (or inline in the
+  embedded default). A dead SMTP server or webhook never blocks or fails the pipeline: the
+  row is marked ``failed`` with a ``next_attempt_at`` and the beat task
+  ``notification_retry_due`` tries again with back-off, then gives up after ``MAX_ATTEMPTS``.
+- ``dedupe_key`` is unique in the database, so the same event can never notify twice, even
+  when a task or a beat tick runs twice. One key per channel: ``<dedupe_key>:<channel>``.
+- A user with ``daily_digest`` gets their e-mails held (status ``digest``) and receives one
+  e-mail a day (``notification_digest_send``). Slack/Teams alerts are not held: a chat ping
+  is the point of giving a webhook.
+- Sending locks the row (``select_for_update(skip_locked=True)``), so two workers never
+  send the same notification; a row already ``sent`` is left alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+
+from .models import Notification
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+WEBHOOK_TIMEOUT_SECONDS = 10
+
+
+class NotificationError(Exception):
+    """An outbound channel refused or could not be reached."""
+
+
+def _backoff(attempts: int) -> timedelta:
+    """1, 2, 4, 8 ... minutes, capped at 6 hours."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
+
+
+def notification_create(
+    *, user: Any, subject: str, body: str, url: str = "", dedupe_key: str
+) -> list[Notification]:
+    """Record one notification per enabled channel of ``user`` and send them after commit.
+
+    Idempotent by ``dedupe_key``: calling it again with the same key returns the existing
+    rows and sends nothing new. Returns the rows (new or existing), possibly empty when the
+    user has no channel enabled.
+    """
+    channels: list[str] = []
+    if getattr(user, "notify_by_email", False) and user.email:
+        channels.append(Notification.Channel.EMAIL)
+    if getattr(user, "slack_webhook_url", ""):
+        channels.append(Notification.Channel.SLACK)
+    rows: list[Notification] = []
+    to_send: list[int] = []
+    with transaction.atomic():
+        for channel in channels:
+            held = channel == Notification.Channel.EMAIL and getattr(user, "daily_digest", False)
+            notification, created = Notification.objects.get_or_create(
+                dedupe_key=f"{dedupe_key}:{channel}"[:255],
+                defaults={
+                    "user": user,
+                    "channel": channel,
+                    "subject": subject[:255],
+                    "body": body,
+                    "url": url[:500],
+                    "status": Notification.Status.DIGEST if held else Notification.Status.PENDING,
+                },
+            )
+            rows.append(notification)
+            if created and not held:
+                to_send.append(notification.id)
+        if to_send:
+            transaction.on_commit(lambda: notification_dispatch(notification_ids=to_send))
+    return rows
+
+
+# --- dispatch after commit -------------------------------------------------------------------
+
+_queue: queue.SimpleQueue[int] = queue.SimpleQueue()
+_thread: threading.Thread | None = None
+_thread_lock = threading.Lock()
+
+
+def notification_dispatch(*, notification_ids: Iterable[int]) -> None:
+    """Hand notifications to Celery without touching the broker in the caller's thread.
+
+    Eager (embedded default, tests): send inline, swallowing errors (the row records them).
+    Real mode: a daemon thread publishes the tasks, so a Redis outage never hangs a request;
+    anything it cannot publish stays ``pending`` and the retry beat picks it up.
+    """
+    ids = list(notification_ids)
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        for notification_id in ids:
+            try:
+                notification_send(notification_id=notification_id)
+            except Exception:
+                log.exception("notification send failed", extra={"notification_id": notification_id})
+        return
+    _ensure_thread()
+    for notification_id in ids:
+        _queue.put(notification_id)
+
+
+def _ensure_thread() -> None:
+    global _thread
+    with _thread_lock:
+        if _thread is None or not _thread.is_alive():
+            _thread = threading.Thread(target=_relay_loop, name="cxgov-notification-relay", daemon=True)
+            _thread.start()
+
+
+def _relay_loop() -> None:
+    from .tasks import notification_send_task
+
+    while True:
+        notification_id = _queue.get()
+        try:
+            notification_send_task.apply_async(args=[notification_id], retry=False)
+        except Exception as exc:  # broker down: the retry beat sends it later
+            log.warning(
+                "notification relay could not publish",
+                extra={"notification_id": notification_id, "error": str(exc)},
+            )
+        finally:
+            close_old_connections()
+
+
+# --- sending -----------------------------------------------------------------------------------
+
+
+def _email_send(*, notification: Notification) -> None:
+    text = notification.body
+    if notification.url:
+        text = f"{text}\n\n{_absolute(notification.url)}"
+    message = EmailMessage(
+        subject=notification.subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[notification.user.email],
+    )
+    try:
+        sent = message.send(fail_silently=False)
+    except Exception as exc:
+        raise NotificationError(f"e-mail: {exc.__class__.__name__}: {exc}") from exc
+    if not sent:
+        raise NotificationError("e-mail: the backend sent nothing")
+
+
+def _absolute(url: str) -> str:
+    base = getattr(settings, "CXGOV_BASE_URL", "")
+    return f"{base.rstrip('/')}{url}" if base and url.startswith("/") else url
+
+
+def webhook_send(*, webhook_url: str, title: str, text: str) -> None:
+    """Post to a Slack/Teams incoming webhook (or any apprise URL).
+
+    apprise knows Slack's ``https://hooks.slack.com/...`` and its own schemes (``slack://``,
+    ``msteams://``, ``json://`` ...). Any other ``http(s)`` URL (Teams workflows, a Slack-
+    compatible relay) gets the incoming-webhook JSON both Slack and Teams accept:
+    ``{"text": ...}``.
+    """
+    import apprise
+
+    notifier = apprise.Apprise()
+    if notifier.add(webhook_url):
+        if not notifier.notify(title=title, body=text):
+            raise NotificationError("webhook: apprise could not deliver")
+        return
+    if not webhook_url.startswith(("http://", "https://")):
+        raise NotificationError("webhook: unsupported URL")
+    try:
+        reply = requests.post(
+            webhook_url, json={"text": f"*{title}*\n{text}"}, timeout=WEBHOOK_TIMEOUT_SECONDS
+        )
+    except requests.RequestException as exc:
+        raise NotificationError(f"webhook: {exc.__class__.__name__}") from exc
+    if reply.status_code >= 300:
+        raise NotificationError(f"webhook: HTTP {reply.status_code}")
+
+
+def _slack_send(*, notification: Notification) -> None:
+    text = notification.body
+    if notification.url:
+        text = f"{text}\n{_absolute(notification.url)}"
+    webhook_send(webhook_url=notification.user.slack_webhook_url, title=notification.subject, text=text)
+
+
+SENDERS = {Notification.Channel.EMAIL: _email_send, Notification.Channel.SLACK: _slack_send}
+
+
+def notification_send(*, notification_id: int, now: datetime | None = None) -> str | None:
+    """Send one notification if it still needs sending; record the outcome. Returns the status.
+
+    The row stays locked while sending, so a concurrent worker skips it rather than sending
+    it twice. Failures are recorded, never raised: the caller is a pipeline or a beat tick.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("user")
+            .filter(id=notification_id, status__in=[Notification.Status.PENDING, Notification.Status.FAILED])
+            .first()
+        )
+        if notification is None:  # sent already, held for the digest, gone, or being sent
+            return None
+        notification.attempts += 1
+        try:
+            SENDERS[notification.channel](notification=notification)
+        except NotificationError as exc:
+            notification.last_error = str(exc)[:2000]
+            if notification.attempts >= MAX_ATTEMPTS:
+                notification.status = Notification.Status.GAVE_UP
+                notification.next_attempt_at = None
+            else:
+                notification.status = Notification.Status.FAILED
+                notification.next_attempt_at = now + _backoff(notification.attempts)
+            log.warning(
+                "notification failed",
+                extra={"notification_id": notification.id, "attempts": notification.attempts},
+            )
+        else:
+            notification.status = Notification.Status.SENT
+            notification.sent_at = now
+            notification.next_attempt_at = None
+            notification.last_error = ""
+        notification.save(update_fields=["attempts", "status", "last_error", "sent_at", "next_attempt_at"])
+        return notification.status
+
+
+def notification_retry_due(*, now: datetime | None = None, limit: int = 200) -> int:
+    """Beat: send pending rows left behind and failed rows whose back-off has passed.
+
+    Pending rows get a grace minute so the after-commit dispatch goes first. Safe to tick
+    twice: a row sent by the first tick is no longer pending/failed. Returns how many tried.
+    """
+    now = now or timezone.now()
+    grace = now - timedelta(minutes=1)
+    due = list(
+        Notification.objects.filter(status=Notification.Status.FAILED, next_attempt_at__lte=now).values_list(
+            "id", flat=True
+        )[:limit]
+    ) + list(
+        Notification.objects.filter(status=Notification.Status.PENDING, created_at__lte=grace).values_list(
+            "id", flat=True
+        )[:limit]
+    )
+    for notification_id in due:
+        notification_send(notification_id=notification_id, now=now)
+    return len(due)
+
+
+def notification_digest_send(*, now: datetime | None = None) -> int:
+    """Beat (daily): one e-mail per user with held notifications. Returns digests created.
+
+    The digest itself is a notification keyed ``digest:<user>:<date>``, and the held rows
+    move to ``sent`` in the same transaction, so a second tick the same day sends nothing.
+    """
+    from django.contrib.auth import get_user_model
+
+    now = now or timezone.now()
+    day = timezone.localdate(now)
+    user_ids = (
+        Notification.objects.filter(status=Notification.Status.DIGEST)
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+    created_ids: list[int] = []
+    for user in get_user_model().objects.filter(id__in=list(user_ids)):
+        with transaction.atomic():
+            held = list(
+                Notification.objects.select_for_update()
+                .filter(user=user, status=Notification.Status.DIGEST)
+                .order_by("created_at", "id")
+            )
+            if not held:
+                continue
+            lines = []
+            for item in held:
+                link = f" {_absolute(item.url)}" if item.url else ""
+                lines.append(f"- {item.subject}{link}")
+            digest, created = Notification.objects.get_or_create(
+                dedupe_key=f"digest:{user.id}:{day.isoformat()}",
+                defaults={
+                    "user": user,
+                    "channel": Notification.Channel.EMAIL,
+                    "subject": f"Your cxgov digest for {day:%d %b %Y}: {len(held)} update(s)",
+                    "body": "\n".join(lines),
+                },
+            )
+            if not created:
+                continue  # today's digest went already; these wait for tomorrow's
+            Notification.objects.filter(id__in=[h.id for h in held]).update(
+                status=Notification.Status.SENT, sent_at=now, next_attempt_at=None
+            )
+            created_ids.append(digest.id)
+    if created_ids:
+        transaction.on_commit(lambda: notification_dispatch(notification_ids=created_ids))
+    return len(created_ids)
