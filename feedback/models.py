@@ -546,6 +546,20 @@ class ActionItem(models.Model):
             models.Index(fields=["department", "status", "due_at"]),
             models.Index(fields=["owner", "status"]),
         ]
+        constraints = [
+            # One customer, one follow-up: a response never gets a second inner-loop action.
+            models.UniqueConstraint(
+                fields=["response"], condition=models.Q(loop="inner"), name="one_inner_action_per_response"
+            ),
+            # Never two open systemic actions for the same theme in the same department.
+            models.UniqueConstraint(
+                fields=["theme", "department"],
+                condition=models.Q(
+                    loop="outer", status__in=["new", "assigned", "contacted", "waiting", "investigating"]
+                ),
+                name="one_open_systemic_action_per_theme",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -568,6 +582,9 @@ class Insight(models.Model):
         RoutingRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reason = models.CharField(max_length=200, help_text="Why the policy found it actionable.")
+    routing_note = models.CharField(
+        max_length=255, blank=True, help_text="How the owner was chosen (rule, default or fallback)."
+    )
     systemic_action = models.ForeignKey(
         ActionItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="insights"
     )
