@@ -9,6 +9,7 @@ command -v chromium >/dev/null || need_pkgs+=(chromium)
 command -v pdftotext >/dev/null || need_pkgs+=(poppler-utils)
 command -v docker-compose >/dev/null || need_pkgs+=(docker-compose)
 command -v redis-server >/dev/null || need_pkgs+=(redis-server)
+command -v npm >/dev/null || need_pkgs+=(npm)
 command -v pg_ctlcluster >/dev/null || need_pkgs+=(postgresql)
 ldconfig -p | grep -q libharfbuzz-subset || need_pkgs+=(libharfbuzz-subset0)
 ldconfig -p | grep -q libpango-1.0 || need_pkgs+=(libpango-1.0-0 libpangoft2-1.0-0)
@@ -31,6 +32,11 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
     --dir /var/lib/redis --logfile /var/log/redis/ci.log
   for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.5; done
+fi
+# axe-core for the browser accessibility checks (pinned in package.json).
+if [ ! -f node_modules/axe-core/axe.min.js ]; then
+  echo "Installing axe-core from the npm registry"
+  npm install --no-audit --no-fund --silent >/dev/null
 fi
 pg_isready -h 127.0.0.1 -p 5432 -q || { echo "PostgreSQL is not reachable on 127.0.0.1:5432"; exit 1; }
 redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null || { echo "Redis is not reachable on 127.0.0.1:6379"; exit 1; }
