@@ -585,6 +585,12 @@ class Insight(models.Model):
     routing_note = models.CharField(
         max_length=255, blank=True, help_text="How the owner was chosen (rule, default or fallback)."
     )
+    loops = models.CharField(
+        max_length=6,
+        choices=RoutingRule.Loops.choices,
+        default=RoutingRule.Loops.BOTH,
+        help_text="Which loops the routing asked for; only outer-loop insights cluster.",
+    )
     systemic_action = models.ForeignKey(
         ActionItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="insights"
     )
