@@ -11,6 +11,11 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-product
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("DJANGO_DEBUG", "0")
+# Each pytest-xdist worker has its own test database, so its Celery workers need their own queue.
+_xdist = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _xdist:
+    os.environ["CELERY_QUEUE"] = f"{os.environ.get('CELERY_QUEUE', 'cxgov_test')}_{_xdist}"
+os.environ.setdefault("CELERY_QUEUE", "cxgov_test")
 
 from .settings import *  # noqa: F403
 
