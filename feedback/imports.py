@@ -1,0 +1,424 @@
+"""CSV import: a file becomes responses, streamed, in batches, idempotently, with progress.
+
+Entry points:
+- ``import_job_create``: store an uploaded file under MEDIA_ROOT with a generated name (the
+  uploaded name is kept only as a label, so a path in it is harmless) and, unless a preview
+  comes first, enqueue ``IMPORT_RUN`` in the same transaction (the outbox relays it).
+- ``import_job_start``: enqueue a job that waited for its preview to be confirmed.
+- ``import_preview``: the first rows with the source's field map applied.
+- ``import_job_run``: the task. It reads the file through the source's CSV adapter (which
+  streams, so memory stays flat for a 1M-row file), validates each row, and inserts in
+  batches: ``bulk_create(ignore_conflicts=True)`` against the (source, external_id) unique
+  constraint, counting created vs duplicates exactly, with one outbox row per created response.
+  Progress is saved after every batch. A second run of the same job (sweeper re-publish) is a
+  no-op while the first holds the job's advisory lock; a run after a crash resumes after the
+  rows already counted. Re-importing the same file adds nothing: ids (or content hashes) match.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import logging
+import re
+import uuid
+import zlib
+from collections.abc import Callable, Iterator
+from itertools import islice
+from typing import IO, Any
+
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.validators import validate_email
+from django.db import connection, transaction
+from django.utils import timezone
+
+from charter.models import Department, Touchpoint
+
+from .intake import METRICS, scores_validate, source_config
+from .models import Customer, ImportJob, OutboxEvent, Response, Source
+from .outbox import outbox_enqueue, outbox_mark_processed, outbox_relay
+from .scoring import band_for
+from .sources import CsvAdapter, PayloadError, ResponseIn, RowResult, adapter_for
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 1000
+MAX_STORED_ERRORS = 1000
+CSV_KINDS = ("csv", "qualtrics_csv")
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f]")
+
+Progress = Callable[[ImportJob], None]
+
+
+def _csv_adapter(source: Source) -> CsvAdapter:
+    adapter = adapter_for(source.kind)
+    if not isinstance(adapter, CsvAdapter) and not hasattr(adapter, "rows"):
+        raise PayloadError({"source": [f"A {source.get_kind_display()} source does not take CSV files."]})
+    return adapter  # type: ignore[return-value]
+
+
+def safe_original_name(name: str) -> str:
+    """Only the last path component, no control characters: a label, never a path."""
+    name = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = _UNSAFE_NAME.sub("", name).strip() or "upload.csv"
+    return name[:255]
+
+
+@transaction.atomic
+def import_job_create(
+    *, source: Source, fileobj: IO[bytes], name: str = "", by: Any = None, start: bool = True
+) -> ImportJob:
+    """Store the file under a generated name and (by default) queue its import."""
+    if source.kind not in CSV_KINDS:
+        raise PayloadError({"source": [f"A {source.get_kind_display()} source does not take CSV files."]})
+    job = ImportJob(source=source, original_name=safe_original_name(name), created_by=by)
+    job.file.save(f"{uuid.uuid4().hex}.csv", File(fileobj), save=False)
+    job.save()
+    if start:
+        outbox_enqueue(kind=OutboxEvent.Kind.IMPORT_RUN, object_id=job.id)
+    return job
+
+
+@transaction.atomic
+def import_job_start(*, job: ImportJob) -> ImportJob:
+    """Queue a job that was waiting for its preview to be confirmed (once)."""
+    locked = ImportJob.objects.select_for_update().get(id=job.id)
+    if (
+        locked.status == ImportJob.Status.PENDING
+        and not OutboxEvent.objects.filter(kind=OutboxEvent.Kind.IMPORT_RUN, object_id=locked.id).exists()
+    ):
+        outbox_enqueue(kind=OutboxEvent.Kind.IMPORT_RUN, object_id=locked.id)
+    return locked
+
+
+def import_preview(*, job: ImportJob, limit: int = 10) -> list[RowResult]:
+    """The first rows of the file as the import will read them (field map applied)."""
+    adapter = _csv_adapter(job.source)
+    with job.file.open("rb") as fileobj:
+        try:
+            return list(islice(adapter.rows(fileobj=fileobj, source=source_config(job.source)), limit))
+        except PayloadError as exc:
+            return [RowResult(row=1, error="; ".join(m for v in exc.errors.values() for m in v))]
+
+
+def count_records(fileobj: IO[bytes]) -> int:
+    """CSV records in a file (embedded newlines counted right), streaming, header excluded.
+
+    Latin-1 maps every byte, and the CSV syntax characters are ASCII in UTF-8 and cp1252
+    alike, so the count does not depend on the file's encoding.
+    """
+    text = io.TextIOWrapper(fileobj, encoding="latin-1", newline="")
+    try:
+        count = sum(1 for _ in csv.reader(text))
+    except csv.Error:
+        return 0
+    finally:
+        text.detach()
+    return max(count - 1, 0)
+
+
+class _Lookups:
+    """Departments and touchpoints by slug or name, loaded once per import."""
+
+    def __init__(self) -> None:
+        self.departments: dict[str, Department] = {}
+        for dept in Department.objects.all():
+            self.departments.setdefault(dept.slug.lower(), dept)
+            self.departments.setdefault(dept.name.lower(), dept)
+        self.touchpoints: dict[str, Touchpoint] = {}
+        for tp in Touchpoint.objects.all():
+            self.touchpoints.setdefault(tp.slug.lower(), tp)
+            self.touchpoints.setdefault(tp.name.lower(), tp)
+
+
+def _row_error(row: int, message: str) -> dict[str, Any]:
+    return {"row": row, "message": message}
+
+
+def _validate(item: ResponseIn, *, source: Source) -> str:
+    """The reason a parsed row cannot be stored, or ""."""
+    problems: list[str] = []
+    if not item.external_id:
+        problems.append("external_id: This field is required.")
+    elif len(item.external_id) > 255:
+        problems.append("external_id: Ensure this value has at most 255 characters.")
+    try:
+        item.scores = scores_validate(scores=item.scores, source=source)
+    except PayloadError as exc:
+        problems.extend(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())
+    email = (item.customer.email or "").strip().lower()
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            problems.append("email: Enter a valid email address.")
+    if len(item.customer.external_id or "") > 255:
+        problems.append("customer_id: Ensure this value has at most 255 characters.")
+    return "; ".join(problems)
+
+
+def _customers_for(items: list[ResponseIn]) -> dict[int, Customer]:
+    """Upsert the batch's customers in a few queries; index in ``items`` -> customer."""
+    ext_ids = {i.customer.external_id.strip() for i in items if i.customer.external_id.strip()}
+    emails = {i.customer.email.strip().lower() for i in items if i.customer.email.strip()}
+    if not ext_ids and not emails:
+        return {}
+
+    def load() -> tuple[dict[str, Customer], dict[str, Customer]]:
+        by_ext = (
+            {c.external_id: c for c in Customer.objects.filter(external_id__in=ext_ids)} if ext_ids else {}
+        )
+        by_email = {c.email: c for c in Customer.objects.filter(email__in=emails)} if emails else {}
+        return by_ext, by_email
+
+    by_ext, by_email = load()
+    missing: dict[str, Customer] = {}
+    claimed_emails: set[str] = set()
+    for item in items:
+        ext = item.customer.external_id.strip()
+        email = item.customer.email.strip().lower()
+        if (ext and ext in by_ext) or (email and email in by_email):
+            continue
+        key = f"id:{ext}" if ext else f"email:{email}"
+        if key in missing:
+            continue
+        missing[key] = Customer(
+            external_id=ext,
+            email="" if email in claimed_emails else email,
+            name=(item.customer.name or "").strip()[:255],
+            attributes=dict(item.customer.attributes or {}),
+        )
+        claimed_emails.add(email)
+    if missing:
+        Customer.objects.bulk_create(list(missing.values()), ignore_conflicts=True)
+        by_ext, by_email = load()
+    result: dict[int, Customer] = {}
+    for index, item in enumerate(items):
+        ext = item.customer.external_id.strip()
+        email = item.customer.email.strip().lower()
+        customer = (by_ext.get(ext) if ext else None) or (by_email.get(email) if email else None)
+        if customer is not None:
+            result[index] = customer
+    return result
+
+
+def _build(item: ResponseIn, *, source: Source, lookups: _Lookups, customer: Customer | None) -> Response:
+    program = source.program
+    label = (item.department or "").strip()
+    department = lookups.departments.get(label.lower()) if label else None
+    tp_label = (item.touchpoint or "").strip()
+    touchpoint = lookups.touchpoints.get(tp_label.lower()) if tp_label else program.touchpoint
+    response = Response(
+        source=source,
+        program=program,
+        external_id=item.external_id,
+        vendor_updated_at=item.updated_at,
+        customer=customer,
+        department=department or program.department,
+        department_hint=label[:120],
+        touchpoint=touchpoint,
+        touchpoint_label=tp_label[:160],
+        comment=item.comment or "",
+        answers=dict(item.answers or {}),
+        status=Response.Status.RECEIVED,
+    )
+    if item.submitted_at is not None:
+        response.submitted_at = item.submitted_at
+    scales: dict[str, list[int]] = {}
+    for metric in METRICS:
+        value = item.scores.get(metric)
+        if value is not None:
+            scale = source.scale_for(metric)
+            scales[metric] = list(scale)
+            setattr(response, metric, value)
+            setattr(response, f"{metric}_band", band_for(metric=metric, value=value, scale=scale))
+    response.scales = scales
+    return response
+
+
+def _flush(*, job: ImportJob, source: Source, batch: list[RowResult], lookups: _Lookups) -> None:
+    """Insert one batch in one transaction: responses, customers, outbox rows, progress."""
+    errors: list[dict[str, Any]] = []
+    good: list[tuple[int, ResponseIn]] = []
+    for result in batch:
+        if result.error or result.response is None:
+            errors.append(_row_error(result.row, result.error or "The row could not be read."))
+            continue
+        problem = _validate(result.response, source=source)
+        if problem:
+            errors.append(_row_error(result.row, problem))
+        else:
+            good.append((result.row, result.response))
+
+    created = duplicates = 0
+    with transaction.atomic():
+        Source.objects.select_for_update().filter(id=source.id).first()  # one batch at a time per source
+        ids = [item.external_id for _row, item in good]
+        existing = set(
+            Response.objects.filter(source=source, external_id__in=ids).values_list("external_id", flat=True)
+        )
+        seen: set[str] = set()
+        fresh: list[ResponseIn] = []
+        for _row, item in good:
+            if item.external_id in existing or item.external_id in seen:
+                duplicates += 1
+                continue
+            seen.add(item.external_id)
+            fresh.append(item)
+        if fresh:
+            customers = _customers_for(fresh)
+            Response.objects.bulk_create(
+                [
+                    _build(item, source=source, lookups=lookups, customer=customers.get(index))
+                    for index, item in enumerate(fresh)
+                ],
+                batch_size=BATCH_SIZE,
+                ignore_conflicts=True,
+            )
+            new_ids = list(
+                Response.objects.filter(source=source, external_id__in=list(seen)).values_list(
+                    "id", flat=True
+                )
+            )
+            created = len(new_ids)
+            duplicates += len(fresh) - created
+            events = OutboxEvent.objects.bulk_create(
+                [OutboxEvent(kind=OutboxEvent.Kind.RESPONSE_PROCESS, object_id=rid) for rid in new_ids]
+            )
+            event_ids = [e.id for e in events if e.id is not None]
+            if not event_ids and events:  # backends that do not return ids
+                event_ids = list(
+                    OutboxEvent.objects.filter(
+                        kind=OutboxEvent.Kind.RESPONSE_PROCESS, object_id__in=new_ids, processed_at=None
+                    ).values_list("id", flat=True)
+                )
+            transaction.on_commit(lambda ids=event_ids: outbox_relay(event_ids=ids))
+        job.created += created
+        job.duplicates += duplicates
+        job.processed_rows += len(batch)
+        job.total_rows = max(job.total_rows, job.processed_rows)
+        room = MAX_STORED_ERRORS - len(job.errors)
+        if errors and room > 0:
+            job.errors = [*job.errors, *errors[:room]]
+        job.save(update_fields=["created", "duplicates", "processed_rows", "total_rows", "errors"])
+
+
+@contextlib.contextmanager
+def _job_lock(job_id: int) -> Iterator[bool]:
+    """A session advisory lock on PostgreSQL so one job runs once at a time."""
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    key = zlib.crc32(f"cxgov-import-{job_id}".encode())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        got = bool(cursor.fetchone()[0])
+    try:
+        yield got
+    finally:
+        if got:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+def import_job_run(
+    *, job_id: int, event_id: int | None = None, progress: Progress | None = None
+) -> ImportJob | None:
+    """Run (or resume) an import job. Safe to call twice."""
+    job = (
+        ImportJob.objects.select_related("source__program__department", "source__program__touchpoint")
+        .filter(id=job_id)
+        .first()
+    )
+    if job is None:
+        outbox_mark_processed(event_id=event_id)
+        return None
+    if job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED):
+        outbox_mark_processed(event_id=event_id)
+        return job
+    with _job_lock(job.id) as got:
+        if not got:
+            return job  # another worker is on it; the event stays until that one finishes
+        job.refresh_from_db()
+        if job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED):
+            outbox_mark_processed(event_id=event_id)
+            return job
+        return _run(job=job, event_id=event_id, progress=progress)
+
+
+def _run(*, job: ImportJob, event_id: int | None, progress: Progress | None) -> ImportJob:
+    source = job.source
+    resume_after = job.processed_rows
+    try:
+        adapter = _csv_adapter(source)
+        with job.file.open("rb") as fileobj:
+            estimate = count_records(fileobj)
+        job.status = ImportJob.Status.RUNNING
+        job.started_at = job.started_at or timezone.now()
+        job.total_rows = max(estimate, job.processed_rows)
+        job.save(update_fields=["status", "started_at", "total_rows"])
+        if progress:
+            progress(job)
+        lookups = _Lookups()
+        batch: list[RowResult] = []
+        with job.file.open("rb") as fileobj:
+            rows = adapter.rows(fileobj=fileobj, source=source_config(source))
+            for index, result in enumerate(rows):
+                if index < resume_after:
+                    continue  # counted by the run that crashed
+                batch.append(result)
+                if len(batch) >= BATCH_SIZE:
+                    _flush(job=job, source=source, batch=batch, lookups=lookups)
+                    batch = []
+                    if progress:
+                        progress(job)
+            if batch:
+                _flush(job=job, source=source, batch=batch, lookups=lookups)
+        job.status = ImportJob.Status.DONE
+        job.total_rows = job.processed_rows
+    except PayloadError as exc:
+        job.status = ImportJob.Status.FAILED
+        messages = [
+            f"{k}: {' '.join(v)}" if k != "non_field_errors" else " ".join(v) for k, v in exc.errors.items()
+        ]
+        job.errors = [*job.errors, _row_error(0, "; ".join(messages))][: MAX_STORED_ERRORS + 1]
+    except Exception as exc:
+        log.exception("import failed", extra={"job_id": job.id})
+        job.status = ImportJob.Status.FAILED
+        job.errors = [*job.errors, _row_error(0, f"The import stopped: {type(exc).__name__}: {exc}")][
+            : MAX_STORED_ERRORS + 1
+        ]
+    job.finished_at = timezone.now()
+    with transaction.atomic():
+        job.save(update_fields=["status", "total_rows", "errors", "finished_at"])
+        outbox_mark_processed(event_id=event_id)
+    if progress:
+        progress(job)
+    return job
+
+
+def import_summary(job: ImportJob) -> dict[str, Any]:
+    """The public shape of an import (API, command output)."""
+    return {
+        "id": job.id,
+        "source": job.source.slug,
+        "status": job.status,
+        "total_rows": job.total_rows,
+        "processed_rows": job.processed_rows,
+        "created": job.created,
+        "duplicates": job.duplicates,
+        "errors": [{"row": e.get("row"), "message": e.get("message")} for e in job.errors],
+    }
+
+
+__all__ = [
+    "BATCH_SIZE",
+    "import_job_create",
+    "import_job_run",
+    "import_job_start",
+    "import_preview",
+    "import_summary",
+    "safe_original_name",
+]

@@ -1,0 +1,914 @@
+"""Intake: how a delivery from a survey tool becomes a stored response, without loss or doubles.
+
+Entry points:
+- ``delivery_receive``: one HTTP delivery to ``/api/v1/intake/<slug>/`` -> an ``IntakeResult``
+  (status code + body). Every request that reaches a real source is kept as a ``RawDelivery``
+  (rejected ones too); accepted responses, their customers, the delivery and an outbox row are
+  written in ONE transaction before the reply, and the broker is never called in the request.
+- ``response_upsert``: identity is (source, external_id); a later vendor ``updated_at`` wins,
+  an older one never overwrites; concurrent identical deliveries make one row.
+- ``customer_upsert``: one customer per vendor id, else per normalised e-mail.
+- ``response_fetch_details``: a task fills a response that arrived as an event only
+  (Qualtrics, SurveyMonkey) from the vendor's API when the source has credentials.
+- ``manual_response_create``: an employee logs feedback heard on a call, through the same path.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from charter.models import Department, Touchpoint
+
+from .models import Customer, OutboxEvent, Program, RawDelivery, Response, Source
+from .outbox import outbox_enqueue, outbox_mark_processed
+from .scoring import ScaleError, band_for, score_validate
+from .sources import (
+    CustomerIn,
+    FetchRef,
+    ParseResult,
+    PayloadError,
+    ResponseIn,
+    SignatureError,
+    SourceConfig,
+    UnsupportedMediaType,
+    adapter_for,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+METRICS = ("nps", "csat", "ces")
+FETCH_KEY = "_fetch"  # where an event-only response keeps what is needed to fetch its details
+_SECRET_HEADER_PARTS = (
+    "authorization",
+    "cookie",
+    "signature",
+    "token",
+    "secret",
+    "apikey",
+    "api-key",
+    "hmac",
+)
+REDACTED = "[redacted]"
+
+
+# --- results -------------------------------------------------------------------------------
+
+
+@dataclass
+class IntakeResult:
+    """What the endpoint answers: a status code, a JSON body and extra headers."""
+
+    status_code: int
+    body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class UpsertOutcome:
+    response: Response
+    status: str  # "created" | "updated" | "duplicate" | "accepted"
+
+
+class IntakeError(Exception):
+    """A refusal with its reply (400/401/413/415/429)."""
+
+    def __init__(
+        self, status_code: int, errors: Mapping[str, list[str]], headers: dict[str, str] | None = None
+    ):
+        self.status_code = status_code
+        self.errors = {k: list(v) for k, v in errors.items()}
+        self.headers = headers or {}
+        super().__init__(f"{status_code}: {self.errors}")
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def source_config(source: Source) -> SourceConfig:
+    """A plain copy of what an adapter may know about the source (no ORM in adapters)."""
+    scales = {m: source.scale_for(m) for m in METRICS}
+    return SourceConfig(
+        kind=source.kind,
+        slug=source.slug,
+        secret=source.secret,
+        token_hash=source.token_hash,
+        field_map=dict(source.field_map or {}),
+        scales=scales,
+        timezone=source.timezone or "UTC",
+    )
+
+
+def headers_redacted(headers: Mapping[str, str]) -> dict[str, str]:
+    """Headers as stored on a RawDelivery: names kept, values of anything secret dropped."""
+    kept: dict[str, str] = {}
+    for name, value in headers.items():
+        lowered = name.lower()
+        if any(part in lowered for part in _SECRET_HEADER_PARTS):
+            kept[lowered] = REDACTED
+        else:
+            kept[lowered] = str(value)[:2000]
+    return kept
+
+
+def _media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def _rate_limit_check(*, source: Source) -> None:
+    """Fixed one-minute window per source, counted in the cache (Redis in real mode).
+
+    If the cache is unreachable we let the request through: refusing deliveries because the
+    limiter is down would lose data, which is worse than a burst.
+    """
+    limit = source.rate_limit_per_minute or settings.CXGOV_INTAKE_RATE_PER_MINUTE
+    if not limit:
+        return
+    now = time.time()
+    window = int(now // 60)
+    key = f"cxgov:intake-rate:{source.id}:{window}"
+    try:
+        cache.add(key, 0, timeout=70)
+        count = cache.incr(key)
+    except Exception as exc:  # cache down: fail open
+        log.warning("intake rate limiter unavailable", extra={"error": str(exc)})
+        return
+    if count > limit:
+        retry_after = max(1, 60 - int(now % 60))
+        raise IntakeError(
+            429,
+            {"non_field_errors": [f"More than {limit} deliveries a minute for this source; retry later."]},
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+def scores_validate(*, scores: Mapping[str, Any], source: Source, prefix: str = "scores") -> dict[str, int]:
+    """Scores on the source's declared scales, or field errors like ``scores.nps``."""
+    errors: dict[str, list[str]] = {}
+    valid: dict[str, int] = {}
+    for metric, value in scores.items():
+        key = f"{prefix}.{metric}"
+        if metric not in METRICS:
+            errors[key] = ["Unknown metric; use nps, csat or ces."]
+            continue
+        try:
+            valid[metric] = score_validate(metric=metric, value=value, scale=source.scale_for(metric))
+        except ScaleError as exc:
+            errors[key] = [str(exc)]
+    if errors:
+        raise PayloadError(errors)
+    return valid
+
+
+def _normal_email(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+def _check_response_in(*, item: ResponseIn, source: Source) -> None:
+    """Everything that would make the write fail, turned into field errors before writing."""
+    errors: dict[str, list[str]] = {}
+    if not item.external_id:
+        errors["external_id"] = ["This field is required."]
+    elif len(item.external_id) > 255:
+        errors["external_id"] = ["Ensure this value has at most 255 characters."]
+    try:
+        item.scores = scores_validate(scores=item.scores, source=source)
+    except PayloadError as exc:
+        errors.update(exc.errors)
+    email = _normal_email(item.customer.email)
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors["customer.email"] = ["Enter a valid email address."]
+    if len(item.customer.external_id or "") > 255:
+        errors["customer.external_id"] = ["Ensure this value has at most 255 characters."]
+    if errors:
+        raise PayloadError(errors)
+
+
+# --- customers -----------------------------------------------------------------------------
+
+
+def customer_upsert(*, customer_in: CustomerIn) -> Customer | None:
+    """One customer per vendor customer id, else per normalised e-mail (per organisation).
+
+    Known fields are filled in when they were blank; an existing name or e-mail is not replaced
+    by a later, possibly partial, delivery. Races on the unique constraints are retried.
+    """
+    external_id = (customer_in.external_id or "").strip()
+    email = _normal_email(customer_in.email)
+    name = (customer_in.name or "").strip()[:255]
+    if not external_id and not email:
+        return None
+    for _attempt in range(3):
+        customer = None
+        if external_id:
+            customer = Customer.objects.filter(external_id=external_id).first()
+        if customer is None and email:
+            customer = Customer.objects.filter(email=email).first()
+        if customer is None:
+            try:
+                with transaction.atomic():
+                    return Customer.objects.create(
+                        external_id=external_id,
+                        email=email,
+                        name=name,
+                        attributes=dict(customer_in.attributes or {}),
+                    )
+            except IntegrityError:
+                continue  # someone created it meanwhile: read it again
+        changed = []
+        if external_id and not customer.external_id:
+            customer.external_id = external_id
+            changed.append("external_id")
+        if email and not customer.email and not Customer.objects.filter(email=email).exists():
+            customer.email = email
+            changed.append("email")
+        if name and not customer.name:
+            customer.name = name
+            changed.append("name")
+        if customer_in.attributes:
+            merged = {**(customer.attributes or {}), **customer_in.attributes}
+            if merged != customer.attributes:
+                customer.attributes = merged
+                changed.append("attributes")
+        if changed:
+            try:
+                with transaction.atomic():
+                    customer.save(update_fields=[*changed, "updated_at"])
+            except IntegrityError:
+                continue
+        return customer
+    raise PayloadError({"customer": ["Could not store this customer; please retry."]})
+
+
+# --- responses -----------------------------------------------------------------------------
+
+
+def _department_for(*, label: str, program: Program) -> Department:
+    label = (label or "").strip()
+    if label:
+        match = Department.objects.filter(Q(slug__iexact=label) | Q(name__iexact=label)).first()
+        if match is not None:
+            return match
+    return program.department
+
+
+def _touchpoint_for(*, label: str, program: Program) -> Touchpoint | None:
+    label = (label or "").strip()
+    if label:
+        return Touchpoint.objects.filter(Q(slug__iexact=label) | Q(name__iexact=label)).first()
+    return program.touchpoint
+
+
+def _apply(*, response: Response, item: ResponseIn, source: Source) -> None:
+    """Copy a validated ``ResponseIn`` onto a response row, bands included."""
+    program = source.program
+    response.program = program
+    if item.submitted_at is not None:
+        response.submitted_at = item.submitted_at
+    response.vendor_updated_at = item.updated_at
+    response.department = _department_for(label=item.department, program=program)
+    response.department_hint = (item.department or "")[:120]
+    response.touchpoint = _touchpoint_for(label=item.touchpoint, program=program)
+    response.touchpoint_label = (item.touchpoint or "")[:160]
+    scales: dict[str, list[int]] = {}
+    for metric in METRICS:
+        value = item.scores.get(metric)
+        setattr(response, metric, value)
+        if value is None:
+            setattr(response, f"{metric}_band", "")
+        else:
+            scale = source.scale_for(metric)
+            scales[metric] = list(scale)
+            setattr(response, f"{metric}_band", band_for(metric=metric, value=value, scale=scale))
+    response.scales = scales
+    response.comment = item.comment or ""
+    response.answers = dict(item.answers or {})
+    response.customer = customer_upsert(customer_in=item.customer)
+
+
+def _save_checked(response: Response) -> None:
+    try:
+        response.full_clean(validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        raise PayloadError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        ) from None
+    response.save()
+
+
+def _is_newer(item: ResponseIn, existing: Response) -> bool:
+    if existing.status == Response.Status.AWAITING_DETAILS:
+        return True  # the details arrived (or a full delivery replaced the bare event)
+    if item.updated_at is None:
+        return False
+    return existing.vendor_updated_at is None or item.updated_at > existing.vendor_updated_at
+
+
+def response_upsert(*, source: Source, item: ResponseIn, entered_by: Any = None) -> UpsertOutcome:
+    """Create or update the response identified by (source, external_id).
+
+    Must run inside a transaction. The unique constraint is the arbiter under concurrency: the
+    insert runs in a savepoint and, on IntegrityError, we lock and read the winner's row.
+    A processing event is enqueued for every created or updated complete response.
+    """
+    _check_response_in(item=item, source=source)
+    for _attempt in range(3):
+        existing = (
+            Response.objects.select_for_update().filter(source=source, external_id=item.external_id).first()
+        )
+        if existing is None:
+            response = Response(source=source, external_id=item.external_id, entered_by=entered_by)
+            _apply(response=response, item=item, source=source)
+            response.status = Response.Status.RECEIVED
+            try:
+                with transaction.atomic():
+                    _save_checked(response)
+            except IntegrityError:
+                continue  # a parallel delivery won the insert
+            if item.complete:
+                outbox_enqueue(kind=OutboxEvent.Kind.RESPONSE_PROCESS, object_id=response.id)
+            return UpsertOutcome(response=response, status="created")
+        if not _is_newer(item, existing):
+            return UpsertOutcome(response=existing, status="duplicate")
+        _apply(response=existing, item=item, source=source)
+        existing.status = Response.Status.RECEIVED
+        _save_checked(existing)
+        if item.complete:
+            outbox_enqueue(kind=OutboxEvent.Kind.RESPONSE_PROCESS, object_id=existing.id)
+        return UpsertOutcome(response=existing, status="updated")
+    raise PayloadError({"external_id": ["Could not store this response; please retry."]})
+
+
+def response_accept_event(*, source: Source, ref: FetchRef) -> UpsertOutcome:
+    """An event that only names a response: keep it as ``awaiting_details`` and ask a task to
+    fetch the details. A repeated event for a known response changes nothing."""
+    if not ref.external_id or len(ref.external_id) > 255:
+        raise PayloadError({"external_id": ["A response id of at most 255 characters is required."]})
+    for _attempt in range(3):
+        existing = Response.objects.filter(source=source, external_id=ref.external_id).first()
+        if existing is not None:
+            return UpsertOutcome(response=existing, status="duplicate")
+        response = Response(
+            source=source,
+            program=source.program,
+            external_id=ref.external_id,
+            department=source.program.department,
+            touchpoint=source.program.touchpoint,
+            status=Response.Status.AWAITING_DETAILS,
+            answers={FETCH_KEY: {"survey_id": ref.survey_id, "extra": dict(ref.extra or {})}},
+        )
+        try:
+            with transaction.atomic():
+                response.save()
+        except IntegrityError:
+            continue
+        outbox_enqueue(kind=OutboxEvent.Kind.RESPONSE_FETCH, object_id=response.id)
+        return UpsertOutcome(response=response, status="accepted")
+    raise PayloadError({"external_id": ["Could not store this response; please retry."]})
+
+
+# --- the delivery ------------------------------------------------------------------------
+
+
+def _record_rejection(
+    *,
+    source: Source,
+    body: bytes,
+    headers: Mapping[str, str],
+    content_type: str,
+    status_code: int,
+    error: str,
+) -> None:
+    """Keep refused deliveries too: operators debug integrations from them. Never raises."""
+    try:
+        RawDelivery.objects.create(
+            source=source,
+            content_type=content_type[:200],
+            headers=headers_redacted(headers),
+            body=body,
+            verdict=RawDelivery.Verdict.REJECTED,
+            status_code=status_code,
+            error=error[:5000],
+        )
+    except Exception:
+        log.exception("could not store a rejected delivery", extra={"source": source.slug})
+
+
+def _error_text(errors: Mapping[str, list[str]]) -> str:
+    return "; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items())
+
+
+def delivery_receive(
+    *,
+    source: Source,
+    body: bytes,
+    headers: Mapping[str, str],
+    content_type: str,
+    too_large: bool = False,
+) -> IntakeResult:
+    """Authenticate, parse, store and reply for one delivery to a source's intake URL."""
+    lowered = {str(k).lower(): str(v) for k, v in headers.items()}
+    try:
+        return _delivery_process(
+            source=source, body=body, headers=lowered, content_type=content_type, too_large=too_large
+        )
+    except IntakeError as exc:
+        stored = b"" if exc.status_code == 413 else body
+        _record_rejection(
+            source=source,
+            body=stored,
+            headers=lowered,
+            content_type=content_type,
+            status_code=exc.status_code,
+            error=_error_text(exc.errors),
+        )
+        return IntakeResult(exc.status_code, {"errors": exc.errors}, headers=exc.headers)
+    except Exception as exc:  # never a 500 for a delivery: refuse clearly and keep the body
+        log.exception("intake failed unexpectedly", extra={"source": source.slug})
+        errors = {"non_field_errors": [f"The delivery could not be processed ({type(exc).__name__})."]}
+        _record_rejection(
+            source=source,
+            body=body,
+            headers=lowered,
+            content_type=content_type,
+            status_code=400,
+            error=_error_text(errors),
+        )
+        return IntakeResult(400, {"errors": errors})
+
+
+def _delivery_process(
+    *, source: Source, body: bytes, headers: dict[str, str], content_type: str, too_large: bool
+) -> IntakeResult:
+    if too_large:
+        raise IntakeError(413, {"non_field_errors": [f"The body is larger than {MAX_BODY_BYTES} bytes."]})
+    adapter = adapter_for(source.kind)
+    media = _media_type(content_type)
+    if media not in adapter.content_types:
+        allowed = ", ".join(adapter.content_types)
+        raise IntakeError(415, {"content_type": [f"Send {allowed}, not {media or 'no content type'}."]})
+    _rate_limit_check(source=source)
+    config = source_config(source)
+    try:
+        adapter.verify(body=body, headers=headers, source=config)
+    except SignatureError as exc:
+        raise IntakeError(401, {"non_field_errors": [str(exc) or "Bad or missing signature."]}) from None
+    try:
+        parsed = adapter.parse(body=body, headers=headers, source=config)
+    except UnsupportedMediaType as exc:
+        raise IntakeError(415, exc.errors) from None
+    except PayloadError as exc:
+        raise IntakeError(400, exc.errors) from None
+    try:
+        return _store(source=source, parsed=parsed, body=body, headers=headers, content_type=content_type)
+    except PayloadError as exc:
+        raise IntakeError(400, exc.errors) from None
+
+
+_VERDICT = {
+    "created": RawDelivery.Verdict.CREATED,
+    "updated": RawDelivery.Verdict.UPDATED,
+    "duplicate": RawDelivery.Verdict.DUPLICATE,
+    "accepted": RawDelivery.Verdict.ACCEPTED,
+}
+
+
+@transaction.atomic
+def _store(
+    *, source: Source, parsed: ParseResult, body: bytes, headers: dict[str, str], content_type: str
+) -> IntakeResult:
+    """Responses, customers, the raw delivery and outbox rows: one transaction, then reply."""
+
+    def delivery(verdict: str, status_code: int, response: Response | None, error: str = "") -> RawDelivery:
+        return RawDelivery.objects.create(
+            source=source,
+            content_type=content_type[:200],
+            headers=headers_redacted(headers),
+            body=body,
+            verdict=verdict,
+            status_code=status_code,
+            error=error,
+            delivery_id=(parsed.delivery_id or "")[:255],
+            response=response,
+        )
+
+    if parsed.delivery_id:
+        seen = (
+            RawDelivery.objects.filter(source=source, delivery_id=parsed.delivery_id, response__isnull=False)
+            .exclude(verdict=RawDelivery.Verdict.REJECTED)
+            .select_related("response")
+            .first()
+        )
+        if seen is not None:
+            raw = delivery(RawDelivery.Verdict.DUPLICATE, 200, seen.response)
+            return IntakeResult(200, _reply_body([UpsertOutcome(seen.response, "duplicate")], raw))
+
+    outcomes: list[UpsertOutcome] = []
+    errors: dict[str, list[str]] = {}
+    many = len(parsed.responses) + len(parsed.fetch) > 1
+    for index, item in enumerate(parsed.responses):
+        try:
+            with transaction.atomic():
+                outcomes.append(response_upsert(source=source, item=item))
+        except PayloadError as exc:
+            prefix = f"responses[{index}]." if many else ""
+            errors.update({prefix + k: v for k, v in exc.errors.items()})
+    if errors:
+        raise PayloadError(errors)
+    for ref in parsed.fetch:
+        outcomes.append(response_accept_event(source=source, ref=ref))
+
+    if not outcomes:
+        reason = parsed.ignored or "The delivery carried no response."
+        raw = delivery(RawDelivery.Verdict.IGNORED, 200, None, error=reason)
+        return IntakeResult(200, {"status": "ignored", "reason": reason, "delivery": raw.id})
+
+    statuses = {o.status for o in outcomes}
+    if "created" in statuses:
+        code, verdict = 201, "created"
+    elif "accepted" in statuses:
+        code, verdict = 202, "accepted"
+    elif "updated" in statuses:
+        code, verdict = 200, "updated"
+    else:
+        code, verdict = 200, "duplicate"
+    raw = delivery(_VERDICT[verdict], code, outcomes[0].response)
+    return IntakeResult(code, _reply_body(outcomes, raw))
+
+
+def _reply_body(outcomes: list[UpsertOutcome], raw: RawDelivery) -> dict[str, Any]:
+    first = outcomes[0]
+    body: dict[str, Any] = {
+        "id": first.response.id,
+        "status": first.status,
+        "external_id": first.response.external_id,
+        "response_status": first.response.status,
+        "delivery": raw.id,
+    }
+    if len(outcomes) > 1:
+        body["responses"] = [
+            {"id": o.response.id, "external_id": o.response.external_id, "status": o.status} for o in outcomes
+        ]
+    return body
+
+
+# --- manual entry ------------------------------------------------------------------------
+
+
+def manual_source_for(*, program: Program) -> Source:
+    """Each program has one ``manual`` source for feedback employees log by hand.
+
+    It is a generic source whose token is never shown, so nothing can post to it from outside.
+    """
+    slug = f"{program.slug}-manual"[:80]
+    source = Source.objects.filter(slug=slug).first()
+    if source is None:
+        source = Source(program=program, name="Manual entry", slug=slug, kind=Source.Kind.GENERIC)
+        source.set_new_token()
+        try:
+            with transaction.atomic():
+                source.save()
+        except IntegrityError:
+            source = Source.objects.get(slug=slug)
+    return source
+
+
+@transaction.atomic
+def manual_response_create(
+    *,
+    program: Program,
+    by: Any,
+    comment: str,
+    scores: Mapping[str, int | None],
+    customer_email: str = "",
+    customer_name: str = "",
+    customer_external_id: str = "",
+    touchpoint: str = "",
+    department: str = "",
+    channel: str = "",
+) -> Response:
+    """Feedback heard by an employee, attributed to them, stored like any other response."""
+    source = manual_source_for(program=program)
+    item = ResponseIn(
+        external_id=f"manual-{uuid.uuid4().hex}",
+        submitted_at=timezone.now(),
+        customer=CustomerIn(external_id=customer_external_id, email=customer_email, name=customer_name),
+        scores={k: v for k, v in scores.items() if v is not None},
+        comment=comment,
+        touchpoint=touchpoint,
+        department=department,
+        answers={"channel": channel, "entered_by": getattr(by, "username", "")} if channel else {},
+    )
+    if not item.scores and not item.comment.strip():
+        raise PayloadError({"comment": ["Write what the customer said, or give a score."]})
+    outcome = response_upsert(source=source, item=item, entered_by=by)
+    return outcome.response
+
+
+# --- details from the vendor -------------------------------------------------------------
+
+
+class VendorFetchError(Exception):
+    """The vendor API could not be reached or answered badly; the task may retry."""
+
+
+def _http_get_json(url: str, *, headers: Mapping[str, str], timeout: float = 10.0) -> Any:
+    parsed = urllib.parse.urlparse(url)
+    if parsed.scheme not in ("http", "https"):
+        raise VendorFetchError(f"Refusing to fetch {parsed.scheme!r} URL")
+    request = urllib.request.Request(url, headers={"Accept": "application/json", **headers})  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as reply:  # noqa: S310
+            return json.loads(reply.read(8 * 1024 * 1024).decode("utf-8-sig"))
+    except (urllib.error.URLError, TimeoutError, ValueError, OSError) as exc:
+        raise VendorFetchError(str(exc)) from exc
+
+
+def details_request(*, source: Source, response: Response) -> tuple[str, dict[str, str]] | None:
+    """The vendor API call that returns one response's details, or ``None`` without credentials."""
+    creds = source.api_credentials or {}
+    ref = (response.answers or {}).get(FETCH_KEY) or {}
+    survey_id = str(ref.get("survey_id") or "")
+    rid = urllib.parse.quote(response.external_id, safe="")
+    sid = urllib.parse.quote(survey_id, safe="")
+    if source.kind == Source.Kind.QUALTRICS and creds.get("base_url") and creds.get("api_token"):
+        base = str(creds["base_url"]).rstrip("/")
+        return f"{base}/API/v3/surveys/{sid}/responses/{rid}", {"X-API-TOKEN": str(creds["api_token"])}
+    if source.kind == Source.Kind.SURVEYMONKEY and creds.get("access_token"):
+        base = str(creds.get("base_url") or "https://api.surveymonkey.com").rstrip("/")
+        return (
+            f"{base}/v3/surveys/{sid}/responses/{rid}/details",
+            {"Authorization": f"Bearer {creds['access_token']}"},
+        )
+    return None
+
+
+def _details_to_response(*, adapter: Any, data: Any, source: Source, ref: FetchRef) -> ResponseIn:
+    """Map the vendor's API reply with the adapter's helper (named by the adapter module)."""
+    config = source_config(source)
+    for name in ("details_to_response", "map_details", "response_from_details", "from_api"):
+        helper = getattr(adapter, name, None)
+        if callable(helper):
+            result = helper(data=data, source=config, ref=ref)
+            if isinstance(result, ParseResult):
+                result = result.responses[0]
+            return result
+    raise VendorFetchError(f"The {source.kind} adapter cannot map API details")
+
+
+def response_fetch_details(*, response_id: int, event_id: int | None = None) -> str:
+    """Fill an ``awaiting_details`` response from the vendor API, then queue its processing.
+
+    Without credentials the response stays ``awaiting_details`` (visible in the UI) and the
+    event is marked done: the sweeper must not hammer a vendor we cannot call.
+    """
+    response = Response.objects.select_related("source__program").filter(id=response_id).first()
+    if response is None or response.status != Response.Status.AWAITING_DETAILS:
+        outbox_mark_processed(event_id=event_id)
+        return "skipped"
+    source = response.source
+    call = details_request(source=source, response=response)
+    if call is None:
+        outbox_mark_processed(event_id=event_id)
+        return "no_credentials"
+    url, headers = call
+    data = _http_get_json(url, headers=headers)
+    ref_data = (response.answers or {}).get(FETCH_KEY) or {}
+    ref = FetchRef(
+        external_id=response.external_id,
+        survey_id=str(ref_data.get("survey_id") or ""),
+        extra=dict(ref_data.get("extra") or {}),
+    )
+    adapter = adapter_for(source.kind)
+    try:
+        item = _details_to_response(adapter=adapter, data=data, source=source, ref=ref)
+        item.external_id = response.external_id
+        with transaction.atomic():
+            locked = Response.objects.select_for_update().get(id=response.id)
+            if locked.status != Response.Status.AWAITING_DETAILS:
+                outbox_mark_processed(event_id=event_id)
+                return "skipped"
+            _check_response_in(item=item, source=source)
+            _apply(response=locked, item=item, source=source)
+            locked.status = Response.Status.RECEIVED
+            _save_checked(locked)
+            outbox_enqueue(kind=OutboxEvent.Kind.RESPONSE_PROCESS, object_id=locked.id)
+            outbox_mark_processed(event_id=event_id)
+    except PayloadError as exc:
+        log.warning("vendor details refused", extra={"response_id": response_id, "errors": exc.errors})
+        Response.objects.filter(id=response.id).update(status=Response.Status.FAILED)
+        outbox_mark_processed(event_id=event_id)
+        return "failed"
+    return "filled"
+
+
+# --- programs and sources ----------------------------------------------------------------
+
+DEFAULT_PROGRAM_SLUG = "default"
+SIGNED_KINDS_WITH_OUR_SECRET = ("typeform",)  # vendors that let us choose the signing secret
+
+
+@dataclass
+class SourceCreated:
+    """A new (or rotated) source with its plain token: shown once, then only its hash is kept."""
+
+    source: Source
+    token: str
+
+    def payload(self, *, base_url: str) -> dict[str, str]:
+        from django.urls import reverse
+
+        return {
+            "slug": self.source.slug,
+            "intake_url": base_url.rstrip("/") + reverse("intake", kwargs={"slug": self.source.slug}),
+            "token": self.token,
+            "secret": self.source.secret,
+        }
+
+
+def _unique_slug(model: Any, base: str, *, max_length: int = 80) -> str:
+    from django.utils.text import slugify
+
+    root = (slugify(base) or "source")[: max_length - 5]
+    slug, n = root, 2
+    while model.objects.filter(slug=slug).exists():
+        slug = f"{root}-{n}"
+        n += 1
+    return slug
+
+
+def program_default() -> Program:
+    """The program a source joins when none is named, so a fresh database works after migrate."""
+    program = Program.objects.filter(slug=DEFAULT_PROGRAM_SLUG).first()
+    if program is not None:
+        return program
+    department = Department.objects.order_by("id").first()
+    if department is None:
+        department, _ = Department.objects.get_or_create(
+            slug="customer-experience", defaults={"name": "Customer Experience"}
+        )
+    program, _ = Program.objects.get_or_create(
+        slug=DEFAULT_PROGRAM_SLUG, defaults={"name": "Default program", "department": department}
+    )
+    return program
+
+
+def source_settings_validate(
+    *, kind: str, field_map: Mapping[str, Any] | None, scales: Mapping[str, Any] | None, tz: str
+) -> tuple[dict[str, str], dict[str, list[int]]]:
+    """Kind, field map roles, scales and time zone, or field errors."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from .sources import KINDS
+    from .sources._common import ROLES
+
+    errors: dict[str, list[str]] = {}
+    if kind not in KINDS:
+        errors["kind"] = [f"Unknown kind {kind!r}; use one of {', '.join(KINDS)}."]
+    clean_map: dict[str, str] = {}
+    if field_map is not None and not isinstance(field_map, Mapping):
+        errors["field_map"] = ['Must be an object like {"nps": "q1"}.']
+    for role, key in (field_map or {}).items() if isinstance(field_map, Mapping) else ():
+        if role not in ROLES:
+            errors.setdefault("field_map", []).append(
+                f"Unknown role {role!r}; use one of {', '.join(ROLES)}."
+            )
+        elif not isinstance(key, str) or not key.strip():
+            errors.setdefault("field_map", []).append(f"The key for {role!r} must be a non-empty text.")
+        else:
+            clean_map[role] = key.strip()
+    clean_scales: dict[str, list[int]] = {}
+    if scales is not None and not isinstance(scales, Mapping):
+        errors["scales"] = ['Must be an object like {"csat": [1, 7]}.']
+    for metric, pair in (scales or {}).items() if isinstance(scales, Mapping) else ():
+        ok = (
+            metric in METRICS
+            and isinstance(pair, list | tuple)
+            and len(pair) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in pair)
+            and pair[0] < pair[1]
+        )
+        if not ok:
+            errors.setdefault("scales", []).append(
+                f"{metric}: give [low, high] whole numbers with low < high for nps, csat or ces."
+            )
+        else:
+            clean_scales[metric] = [int(pair[0]), int(pair[1])]
+    try:
+        ZoneInfo(tz or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        errors["timezone"] = [f"Unknown time zone {tz!r}."]
+    if errors:
+        raise ValidationError(errors)
+    return clean_map, clean_scales
+
+
+@transaction.atomic
+def source_create(
+    *,
+    kind: str,
+    name: str,
+    program: Program | None = None,
+    secret: str = "",
+    field_map: Mapping[str, Any] | None = None,
+    scales: Mapping[str, Any] | None = None,
+    tz: str = "UTC",
+    api_credentials: Mapping[str, Any] | None = None,
+    rate_limit_per_minute: int | None = None,
+) -> SourceCreated:
+    """A source with a fresh token (and a generated secret where we may choose it)."""
+    import secrets as _secrets
+
+    clean_map, clean_scales = source_settings_validate(kind=kind, field_map=field_map, scales=scales, tz=tz)
+    if not (name or "").strip():
+        raise ValidationError({"name": ["This field is required."]})
+    program = program or program_default()
+    if not secret and kind in SIGNED_KINDS_WITH_OUR_SECRET:
+        secret = _secrets.token_urlsafe(24)
+    source = Source(
+        program=program,
+        name=name.strip(),
+        slug=_unique_slug(Source, name),
+        kind=kind,
+        secret=secret or "",
+        field_map=clean_map,
+        scales=clean_scales,
+        timezone=tz or "UTC",
+        api_credentials=dict(api_credentials or {}),
+        rate_limit_per_minute=rate_limit_per_minute,
+    )
+    token = source.set_new_token()
+    source.full_clean()
+    source.save()
+    return SourceCreated(source=source, token=token)
+
+
+@transaction.atomic
+def source_rotate(*, source: Source, secret: str | None = None) -> SourceCreated:
+    """A new token (the old one stops working now) and, if given, a new secret."""
+    token = source.set_new_token()
+    if secret is not None:
+        source.secret = secret
+    source.rotated_at = timezone.now()
+    source.save(update_fields=["token_hash", "token_prefix", "secret", "rotated_at"])
+    return SourceCreated(source=source, token=token)
+
+
+@transaction.atomic
+def source_update(
+    *,
+    source: Source,
+    name: str,
+    field_map: Mapping[str, Any] | None,
+    scales: Mapping[str, Any] | None,
+    tz: str,
+    is_active: bool = True,
+) -> Source:
+    clean_map, clean_scales = source_settings_validate(
+        kind=source.kind, field_map=field_map, scales=scales, tz=tz
+    )
+    source.name = name.strip()
+    source.field_map = clean_map
+    source.scales = clean_scales
+    source.timezone = tz or "UTC"
+    source.is_active = is_active
+    source.full_clean()
+    source.save()
+    return source
+
+
+@transaction.atomic
+def program_save(*, program: Program) -> Program:
+    """Create or update a program; it must say why it exists (purpose + measure or goal)."""
+    errors: dict[str, list[str]] = {}
+    if not (program.purpose or "").strip():
+        errors["purpose"] = ["Say why this program exists: the decision it informs."]
+    if not program.success_measure_id and not program.department_goal_id:
+        errors["success_measure"] = ["Link the success measure or the department goal this program informs."]
+    if errors:
+        raise ValidationError(errors)
+    if not program.slug:
+        program.slug = _unique_slug(Program, program.name)
+    program.full_clean()
+    program.save()
+    return program
