@@ -308,3 +308,15 @@ def notification_digest_send(*, now: datetime | None = None) -> int:
     if created_ids:
         transaction.on_commit(lambda: notification_dispatch(notification_ids=created_ids))
     return len(created_ids)
+
+
+def action_url(action_id: int) -> str:
+    """The action's page, once the triage screens define it (blank until then)."""
+    from django.urls import NoReverseMatch, reverse
+
+    for name in ("feedback:action-detail", "feedback:action-item-detail"):
+        try:
+            return reverse(name, kwargs={"pk": action_id})
+        except NoReverseMatch:
+            continue
+    return ""

@@ -53,3 +53,19 @@ def notification_digest_send_task() -> int:
     from .notifications import notification_digest_send
 
     return notification_digest_send()
+
+
+@shared_task(ignore_result=True)
+def escalation_run_task() -> int:
+    """Beat, every 15 minutes: overdue actions go to the ambassador, then the CX leaders."""
+    from .escalation import escalation_run
+
+    return escalation_run()
+
+
+@shared_task(ignore_result=True)
+def verification_run_task() -> int:
+    """Beat, daily: compare before/after the fix of systemic actions due for verification."""
+    from .verification import verification_run
+
+    return verification_run()
