@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import include, path
 
-urlpatterns: list = []
+from . import api
+
+_patterns = [
+    path("metrics/", api.MetricsView.as_view(), name="metrics"),
+    path("reports/", api.ReportListView.as_view(), name="report-list"),
+    path("reports/<int:pk>/", api.ReportDetailView.as_view(), name="report-detail"),
+]
+
+urlpatterns = [path("", include((_patterns, "reports-api")))]

@@ -1,4 +1,22 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "reports"
-urlpatterns: list = []
+urlpatterns = [
+    path("dashboard/", views.dashboard_view, name="dashboard"),
+    path("dashboard/export/<slug:table>.csv", views.dashboard_export_view, name="dashboard-export"),
+    path("reports/", views.report_list_view, name="report-list"),
+    path("reports/<int:pk>/", views.report_detail_view, name="report-detail"),
+    path("reports/<int:pk>/download/", views.report_download_view, name="report-download"),
+    path("reports/roi/assumptions/", views.roi_assumption_list_view, name="roi-assumptions"),
+    path("reports/roi/assumptions/new/", views.roi_assumption_edit_view, name="roi-assumption-create"),
+    path(
+        "reports/roi/assumptions/<int:pk>/edit/", views.roi_assumption_edit_view, name="roi-assumption-edit"
+    ),
+    path(
+        "reports/roi/assumptions/<int:pk>/validate/",
+        views.roi_assumption_validate_view,
+        name="roi-assumption-validate",
+    ),
+]

@@ -1,0 +1,119 @@
+"""Machine API of the reports area: metrics per the Public contract, report requests."""
+
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response as ApiResponse
+from rest_framework.views import APIView
+
+from charter.models import Department
+
+from . import metrics, selectors, services
+from .serializers import (
+    MetricsQuerySerializer,
+    MetricsResponseSerializer,
+    ReportRequestSerializer,
+    ReportSerializer,
+)
+
+SCALES = {"nps": "-100..100", "csat": "0..100 (% satisfied)", "ces": "1..7 (mean effort)"}
+
+
+class MetricsView(APIView):
+    """NPS, CSAT or CES per group, computed in the database, limited to the caller's departments."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("metric", str, enum=list(metrics.METRICS), required=True),
+            OpenApiParameter("group_by", str, enum=list(metrics.GROUP_BYS), required=True),
+            OpenApiParameter("source", str, description="Source slug"),
+            OpenApiParameter("program", str, description="Program slug"),
+            OpenApiParameter("from", OpenApiTypes.DATE, description="Inclusive (UTC)"),
+            OpenApiParameter("to", OpenApiTypes.DATE, description="Inclusive (UTC)"),
+        ],
+        responses={200: MetricsResponseSerializer},
+        summary="Scores with counts per group",
+        description=(
+            "NPS = % promoters − % detractors (with a 95 % margin of error); CSAT = % in the top two "
+            "boxes; CES = mean effort normalised to 1–7, **lower is better**. Groups with no answers "
+            "are absent; `small_sample` is true below 30 answers."
+        ),
+    )
+    def get(self, request: Request) -> ApiResponse:
+        query = MetricsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        filters = selectors.ResponseFilters(
+            date_from=data.get("from"),
+            date_to=data.get("to"),
+            program=data.get("program"),
+            source=data.get("source"),
+        )
+        rows = selectors.metric_results(
+            department_ids=selectors.scope_ids(user=request.user),
+            metric=data["metric"],
+            group_by=data["group_by"],
+            filters=filters,
+        )
+        return ApiResponse(
+            {
+                "metric": data["metric"],
+                "group_by": data["group_by"],
+                "direction": metrics.DIRECTION[data["metric"]],
+                "scale": SCALES[data["metric"]],
+                "results": rows,
+            }
+        )
+
+
+class ReportListView(APIView):
+    @extend_schema(
+        request=ReportRequestSerializer,
+        responses={202: ReportSerializer, 200: ReportSerializer},
+        summary="Request an executive PDF report",
+        description="202 with the new report's id; 200 with the last report when the same parameters "
+        "and unchanged data already produced one. Poll the status URL until `status` is `done`.",
+    )
+    def post(self, request: Request) -> ApiResponse:
+        body = ReportRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        ids = None
+        if data.get("departments"):
+            found = dict(Department.objects.filter(slug__in=data["departments"]).values_list("slug", "id"))
+            if len(found) != len(set(data["departments"])):
+                return ApiResponse(
+                    {"departments": ["Unknown department."]}, status=status.HTTP_400_BAD_REQUEST
+                )
+            ids = set(found.values())
+        report, created = services.report_request(
+            user=request.user,
+            period_start=data["period_start"],
+            period_end=data["period_end"],
+            department_ids=ids,
+        )
+        report.refresh_from_db()
+        return ApiResponse(
+            ReportSerializer(report, context={"request": request}).data,
+            status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(responses={200: ReportSerializer(many=True)}, summary="Reports you may download")
+    def get(self, request: Request) -> ApiResponse:
+        reports = selectors.report_list(user=request.user)
+        return ApiResponse(
+            {"results": ReportSerializer(reports, many=True, context={"request": request}).data}
+        )
+
+
+class ReportDetailView(APIView):
+    @extend_schema(responses={200: ReportSerializer}, summary="A report's status, progress and download URL")
+    def get(self, request: Request, pk: int) -> ApiResponse:
+        report = selectors.report_get(user=request.user, pk=pk)
+        if report is None:
+            raise Http404
+        return ApiResponse(ReportSerializer(report, context={"request": request}).data)

@@ -1,0 +1,190 @@
+"""Metric formulas: aggregates in the database, arithmetic in small pure functions.
+
+- NPS = % promoters − % detractors, from ``nps_band`` (bands already account for each
+  response's scale), −100..100; 95 % margin of error 1.96·sqrt((p + d − (p − d)²)/n)·100.
+- CSAT = % of responses in the high band (the top two boxes of the scale).
+- CES = mean score normalised onto 1–7 (a 1–5 answer of 5 counts as 7). **Lower is better.**
+- Fewer than ``SMALL_SAMPLE`` answers: the figure is shown with a small-sample warning.
+- No answers: score ``None`` and count 0 — never a made-up zero.
+
+Every aggregate is one SQL query over ``Response``: Python never loops over responses.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.db.models import Avg, Count, F, FloatField, Q, QuerySet, Value
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Cast, Coalesce, TruncMonth
+
+from feedback.models import Band, Response
+
+METRICS = ("nps", "csat", "ces")
+GROUP_BYS = ("month", "department", "program", "touchpoint", "source")
+SMALL_SAMPLE = 30
+DIRECTION = {"nps": "higher is better", "csat": "higher is better", "ces": "lower effort is better"}
+
+
+# --- pure arithmetic --------------------------------------------------------------------
+
+
+def round1(value: float | None) -> float | None:
+    """One decimal, half up: the API, the dashboard and the PDF all show this same number."""
+    if value is None:
+        return None
+    return float(Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def nps_score(*, promoters: int, passives: int, detractors: int) -> float | None:
+    n = promoters + passives + detractors
+    if n == 0:
+        return None
+    return 100.0 * (promoters - detractors) / n
+
+
+def nps_margin_of_error(*, promoters: int, passives: int, detractors: int) -> float | None:
+    """95 % margin of error of an NPS in points: 1.96·sqrt((p + d − (p − d)²)/n)·100."""
+    n = promoters + passives + detractors
+    if n == 0:
+        return None
+    p, d = promoters / n, detractors / n
+    variance = p + d - (p - d) ** 2
+    return 1.96 * math.sqrt(max(variance, 0.0) / n) * 100
+
+
+def csat_score(*, high: int, count: int) -> float | None:
+    return 100.0 * high / count if count else None
+
+
+def result_row(*, metric: str, group: str | None, label: str | None, agg: dict[str, Any]) -> dict[str, Any]:
+    """Shape one aggregate row (as returned by the database) into the public result."""
+    count = int(agg.get("count") or 0)
+    row: dict[str, Any] = {"group": group, "label": label, "count": count}
+    if metric == "nps":
+        pro, pas, det = (
+            int(agg.get("promoters") or 0),
+            int(agg.get("passives") or 0),
+            int(agg.get("detractors") or 0),
+        )
+        row.update(
+            score=round1(nps_score(promoters=pro, passives=pas, detractors=det)),
+            promoters=pro,
+            passives=pas,
+            detractors=det,
+            margin_of_error=round1(nps_margin_of_error(promoters=pro, passives=pas, detractors=det)),
+        )
+    elif metric == "csat":
+        high = int(agg.get("high") or 0)
+        row.update(score=round1(csat_score(high=high, count=count)), satisfied=high)
+    else:
+        row.update(score=round1(agg.get("mean")) if count else None)
+    row["small_sample"] = count < SMALL_SAMPLE
+    return row
+
+
+# --- database aggregation ---------------------------------------------------------------
+
+
+def _scale_bound(metric: str, index: int, default: int) -> Coalesce:
+    return Coalesce(
+        Cast(KeyTextTransform(str(index), KeyTransform(metric, "scales")), FloatField()),
+        Value(float(default)),
+    )
+
+
+def ces_on_seven() -> Any:
+    """The CES score normalised onto 1–7 in SQL, using the scale stored with the response."""
+    lo, hi = _scale_bound("ces", 0, 1), _scale_bound("ces", 1, 7)
+    return Value(1.0) + Value(6.0) * (Cast(F("ces"), FloatField()) - lo) / (hi - lo)
+
+
+def aggregates(metric: str) -> dict[str, Any]:
+    """The aggregate expressions of ``metric`` (usable in ``aggregate`` or grouped ``annotate``)."""
+    if metric == "nps":
+        answered = Q(nps__isnull=False) & ~Q(nps_band="")
+        return {
+            "count": Count("id", filter=answered),
+            "promoters": Count("id", filter=Q(nps_band=Band.PROMOTER)),
+            "passives": Count("id", filter=Q(nps_band=Band.PASSIVE)),
+            "detractors": Count("id", filter=Q(nps_band=Band.DETRACTOR)),
+        }
+    if metric == "csat":
+        return {
+            "count": Count("id", filter=Q(csat__isnull=False)),
+            "high": Count("id", filter=Q(csat__isnull=False, csat_band=Band.HIGH)),
+        }
+    if metric == "ces":
+        return {
+            "count": Count("id", filter=Q(ces__isnull=False)),
+            "mean": Avg(ces_on_seven(), filter=Q(ces__isnull=False)),
+        }
+    raise ValueError(f"unknown metric {metric!r}")
+
+
+_GROUP_FIELDS: dict[str, tuple[str, str]] = {
+    "department": ("department__slug", "department__name"),
+    "program": ("program__slug", "program__name"),
+    "source": ("source__slug", "source__name"),
+    "touchpoint": ("touchpoint__slug", "touchpoint__name"),
+}
+
+
+def metric_summary(*, responses: QuerySet[Response], metric: str) -> dict[str, Any]:
+    """One figure over ``responses`` (one query)."""
+    agg = responses.aggregate(**aggregates(metric))
+    return result_row(metric=metric, group=None, label=None, agg=agg)
+
+
+def metric_groups(*, responses: QuerySet[Response], metric: str, group_by: str) -> list[dict[str, Any]]:
+    """One row per group with at least one answer to ``metric`` (one query), ordered by group."""
+    qs = responses.order_by()
+    if group_by == "month":
+        rows = (
+            qs.annotate(g=TruncMonth("submitted_at"))
+            .values("g")
+            .annotate(**aggregates(metric))
+            .filter(count__gt=0)
+            .order_by("g")
+        )
+        return [
+            result_row(metric=metric, group=f"{r['g']:%Y-%m}", label=f"{r['g']:%b %Y}", agg=r) for r in rows
+        ]
+    if group_by not in _GROUP_FIELDS:
+        raise ValueError(f"unknown group_by {group_by!r}")
+    key, label = _GROUP_FIELDS[group_by]
+    rows = qs.values(key, label).annotate(**aggregates(metric)).filter(count__gt=0).order_by(label, key)
+    out = []
+    for r in rows:
+        group = r[key]
+        name = r[label]
+        if group is None and group_by == "touchpoint":
+            group, name = "", "No touchpoint"
+        elif group is None:
+            group, name = "", "Unassigned"
+        out.append(result_row(metric=metric, group=group, label=name, agg=r))
+    return out
+
+
+def all_metric_summaries(*, responses: QuerySet[Response]) -> dict[str, dict[str, Any]]:
+    """NPS, CSAT and CES over the same responses in a single query."""
+    exprs: dict[str, Any] = {}
+    for metric in METRICS:
+        exprs.update({f"{metric}__{k}": v for k, v in aggregates(metric).items()})
+    agg = responses.aggregate(**exprs)
+    return {
+        metric: result_row(
+            metric=metric,
+            group=None,
+            label=None,
+            agg={k.split("__", 1)[1]: v for k, v in agg.items() if k.startswith(metric + "__")},
+        )
+        for metric in METRICS
+    }
+
+
+def scores_only(rows: Iterable[dict[str, Any]]) -> list[float | None]:
+    return [r["score"] for r in rows]

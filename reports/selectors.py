@@ -1,0 +1,773 @@
+"""Read queries behind the dashboards, the metrics API and the PDF report.
+
+All of them take the set of department ids to look at (``None`` = the whole organisation);
+``scope_ids`` turns a user (plus an optional requested subset) into that set through
+``charter.selectors.department_ids_for``, the one place that decides what a person may see.
+Every selector runs a fixed number of queries, whatever the number of rows.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.apps import apps
+from django.db.models import (
+    Avg,
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce, TruncMonth
+from django.utils import timezone
+
+from charter.models import Department, User
+from charter.selectors import department_ids_for
+from feedback.models import ActionItem, Band, Loop, Program, Response, Theme
+from missions.models import MeasureActual, SuccessMeasure
+
+from . import metrics, roi
+from .links import responses_url, triage_url
+from .models import Report, RoiAssumption
+
+DepartmentIds = set[int] | None
+
+
+@dataclass(frozen=True)
+class Period:
+    """Inclusive dates, read as UTC days."""
+
+    start: date
+    end: date
+
+    @property
+    def start_dt(self) -> datetime:
+        return datetime.combine(self.start, time.min, tzinfo=UTC)
+
+    @property
+    def end_dt(self) -> datetime:
+        """Exclusive upper bound (midnight after ``end``)."""
+        return datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=UTC)
+
+    @classmethod
+    def last_days(cls, days: int, *, today: date | None = None) -> Period:
+        today = today or timezone.now().date()
+        return cls(start=today - timedelta(days=days - 1), end=today)
+
+    @classmethod
+    def month(cls, first: date) -> Period:
+        last = calendar.monthrange(first.year, first.month)[1]
+        return cls(start=first.replace(day=1), end=first.replace(day=last))
+
+
+@dataclass(frozen=True)
+class ResponseFilters:
+    date_from: date | None = None
+    date_to: date | None = None
+    program: str | None = None
+    source: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def scope_ids(*, user: User, requested: set[int] | None = None) -> DepartmentIds:
+    """The departments to show: the user's scope, narrowed to ``requested`` when given."""
+    allowed = department_ids_for(user=user)
+    if requested is None:
+        return allowed
+    return set(requested) if allowed is None else set(requested) & allowed
+
+
+def _by_departments[Q_: QuerySet[Any]](qs: Q_, ids: DepartmentIds, field_name: str = "department") -> Q_:
+    return qs if ids is None else qs.filter(**{f"{field_name}__in": ids})
+
+
+def response_queryset(
+    *, department_ids: DepartmentIds, filters: ResponseFilters | None = None
+) -> QuerySet[Response]:
+    filters = filters or ResponseFilters()
+    qs = _by_departments(Response.objects.all(), department_ids)
+    if filters.date_from:
+        qs = qs.filter(submitted_at__gte=Period(filters.date_from, filters.date_from).start_dt)
+    if filters.date_to:
+        qs = qs.filter(submitted_at__lt=Period(filters.date_to, filters.date_to).end_dt)
+    if filters.program:
+        qs = qs.filter(program__slug=filters.program)
+    if filters.source:
+        qs = qs.filter(source__slug=filters.source)
+    return qs
+
+
+def metric_results(
+    *, department_ids: DepartmentIds, metric: str, group_by: str, filters: ResponseFilters | None = None
+) -> list[dict[str, Any]]:
+    """The rows of ``GET /api/v1/metrics/`` (one query)."""
+    return metrics.metric_groups(
+        responses=response_queryset(department_ids=department_ids, filters=filters),
+        metric=metric,
+        group_by=group_by,
+    )
+
+
+# --- trends -----------------------------------------------------------------------------
+
+
+def metric_trends(*, department_ids: DepartmentIds, period: Period) -> dict[str, Any]:
+    """NPS, CSAT and CES per month plus period totals, in one query.
+
+    Totals are combined from the monthly counts (sums of promoters, of satisfied answers, and
+    the count-weighted mean effort), which equals aggregating the responses directly.
+    """
+    qs = response_queryset(
+        department_ids=department_ids, filters=ResponseFilters(date_from=period.start, date_to=period.end)
+    ).order_by()
+    exprs: dict[str, Any] = {}
+    for metric in metrics.METRICS:
+        exprs.update({f"{metric}__{k}": v for k, v in metrics.aggregates(metric).items()})
+    rows = list(qs.annotate(m=TruncMonth("submitted_at")).values("m").annotate(**exprs).order_by("m"))
+    out: dict[str, Any] = {}
+    for metric in metrics.METRICS:
+        series = []
+        total: dict[str, Any] = {
+            "count": 0,
+            "promoters": 0,
+            "passives": 0,
+            "detractors": 0,
+            "high": 0,
+            "mean": 0.0,
+        }
+        for row in rows:
+            agg = {k.split("__", 1)[1]: v for k, v in row.items() if k.startswith(metric + "__")}
+            if not agg.get("count"):
+                continue
+            month_start = row["m"].date()
+            item = metrics.result_row(
+                metric=metric, group=f"{month_start:%Y-%m}", label=f"{month_start:%b %Y}", agg=agg
+            )
+            month = Period.month(month_start)
+            item["url"] = responses_url(**{"from": month.start, "to": month.end, "metric": metric})
+            series.append(item)
+            for key in ("count", "promoters", "passives", "detractors", "high"):
+                total[key] += int(agg.get(key) or 0)
+            total["mean"] += float(agg.get("mean") or 0) * int(agg["count"])
+        if total["count"]:
+            total["mean"] /= total["count"]
+        summary = metrics.result_row(metric=metric, group=None, label=None, agg=total)
+        summary["url"] = responses_url(**{"from": period.start, "to": period.end, "metric": metric})
+        summary["direction"] = metrics.DIRECTION[metric]
+        out[metric] = {"series": series, "summary": summary}
+    return out
+
+
+# --- loops ------------------------------------------------------------------------------
+
+
+def loop_closure(
+    *, department_ids: DepartmentIds, period: Period, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Per loop: closure rate and time to close (actions created in the period), SLA
+    compliance, and today's backlog with its age. One query."""
+    now = now or timezone.now()
+    in_period = Q(created_at__gte=period.start_dt, created_at__lt=period.end_dt)
+    closed = Q(status__in=ActionItem.CLOSED_STATUSES)
+    open_ = Q(status__in=ActionItem.OPEN_STATUSES)
+    qs = _by_departments(ActionItem.objects.all(), department_ids).order_by()
+    rows = {
+        r["loop"]: r
+        for r in qs.values("loop").annotate(
+            created=Count("id", filter=in_period),
+            closed=Count("id", filter=in_period & closed),
+            closed_on_time=Count("id", filter=in_period & closed & Q(closed_at__lte=F("due_at"))),
+            contact_due=Count("id", filter=in_period & Q(first_contact_due_at__isnull=False)),
+            contacted_on_time=Count(
+                "id",
+                filter=in_period
+                & Q(first_contact_due_at__isnull=False, first_contacted_at__lte=F("first_contact_due_at")),
+            ),
+            time_to_close=Avg(
+                ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField()),
+                filter=in_period & closed & Q(closed_at__isnull=False),
+            ),
+            backlog=Count("id", filter=open_),
+            overdue=Count("id", filter=open_ & Q(due_at__lt=now)),
+            backlog_age=Avg(
+                ExpressionWrapper(Value(now) - F("created_at"), output_field=DurationField()), filter=open_
+            ),
+            oldest=Min("created_at", filter=open_),
+        )
+    }
+    out = []
+    for loop in Loop:
+        r = rows.get(loop.value, {})
+        created = r.get("created", 0)
+        closed_n = r.get("closed", 0)
+        days = lambda d: round(d.total_seconds() / 86400, 1) if d is not None else None  # noqa: E731
+        q = {"loop": loop.value, "from": period.start, "to": period.end}
+        out.append(
+            {
+                "loop": loop.value,
+                "label": loop.label,
+                "created": created,
+                "closed": closed_n,
+                "closure_rate": metrics.round1(100 * closed_n / created) if created else None,
+                "time_to_close_days": days(r.get("time_to_close")),
+                "sla_on_time": metrics.round1(100 * r.get("closed_on_time", 0) / closed_n)
+                if closed_n
+                else None,
+                "first_contact_on_time": (
+                    metrics.round1(100 * r.get("contacted_on_time", 0) / r["contact_due"])
+                    if r.get("contact_due")
+                    else None
+                ),
+                "backlog": r.get("backlog", 0),
+                "overdue": r.get("overdue", 0),
+                "backlog_age_days": days(r.get("backlog_age")),
+                "oldest_days": days(now - r["oldest"]) if r.get("oldest") else None,
+                "created_url": triage_url(**q),
+                "closed_url": triage_url(**q, status="closed"),
+                "backlog_url": triage_url(loop=loop.value, status="open"),
+                "overdue_url": triage_url(loop=loop.value, status="overdue"),
+            }
+        )
+    return out
+
+
+# --- themes and programs ----------------------------------------------------------------
+
+
+def rising_themes(
+    *, department_ids: DepartmentIds, now: datetime | None = None, days: int = 30, limit: int = 5
+) -> list[Theme]:
+    """Themes with more mentions in the last ``days`` than in the ``days`` before. One query."""
+    now = now or timezone.now()
+    recent_start, previous_start = now - timedelta(days=days), now - timedelta(days=2 * days)
+    scope = Q() if department_ids is None else Q(responses__department__in=department_ids)
+    themes = (
+        Theme.objects.filter(is_active=True)
+        .annotate(
+            recent=Count("responses", filter=scope & Q(responses__submitted_at__gte=recent_start)),
+            previous=Count(
+                "responses",
+                filter=scope
+                & Q(responses__submitted_at__gte=previous_start, responses__submitted_at__lt=recent_start),
+            ),
+        )
+        .annotate(rise=F("recent") - F("previous"))
+        .filter(recent__gt=0, rise__gt=0)
+        .order_by("-rise", "name")[:limit]
+    )
+    out = list(themes)
+    for theme in out:
+        theme.url = responses_url(theme=theme.slug, **{"from": recent_start.date()})
+        theme.actions_url = triage_url(theme=theme.slug)
+    return out
+
+
+def top_themes(*, department_ids: DepartmentIds, period: Period, limit: int = 5) -> list[Theme]:
+    """Most-mentioned themes in the period, each with its systemic actions and a few
+    verbatim comments. Three queries."""
+    scope = Q() if department_ids is None else Q(responses__department__in=department_ids)
+    in_period = Q(responses__submitted_at__gte=period.start_dt, responses__submitted_at__lt=period.end_dt)
+    actions = (
+        _by_departments(ActionItem.objects.filter(loop=Loop.OUTER), department_ids)
+        .select_related("department", "owner")
+        .order_by("-created_at")
+    )
+    comments = _by_departments(
+        Response.objects.filter(submitted_at__gte=period.start_dt, submitted_at__lt=period.end_dt).exclude(
+            comment=""
+        ),
+        department_ids,
+    ).order_by("-submitted_at", "-id")
+    themes = (
+        Theme.objects.annotate(mentions=Count("responses", filter=scope & in_period))
+        .filter(mentions__gt=0)
+        .order_by("-mentions", "name")
+        .prefetch_related(
+            Prefetch("actions", queryset=actions, to_attr="systemic_actions"),
+            Prefetch("responses", queryset=comments[:3], to_attr="sample_responses"),
+        )[:limit]
+    )
+    out = list(themes)
+    for theme in out:
+        theme.url = responses_url(theme=theme.slug, **{"from": period.start, "to": period.end})
+        theme.actions_url = triage_url(theme=theme.slug, loop="outer")
+        for action in theme.systemic_actions:
+            action.url = _action_url(action.pk)
+    return out
+
+
+def _action_url(pk: int) -> str:
+    from django.urls import NoReverseMatch, reverse
+
+    for name in ("feedback:action-detail", "feedback:action-item-detail"):
+        try:
+            return reverse(name, kwargs={"pk": pk})
+        except NoReverseMatch:
+            continue
+    return ""
+
+
+def programs_needing_attention(*, department_ids: DepartmentIds) -> list[Program]:
+    """Active programs that do not say why they exist, or whose feedback led to no action."""
+    has_action = ActionItem.objects.filter(response__program=OuterRef("pk"))
+    has_response = Response.objects.filter(program=OuterRef("pk"))
+    qs = (
+        _by_departments(Program.objects.filter(is_active=True), department_ids)
+        .select_related("department")
+        .annotate(any_action=Exists(has_action), any_response=Exists(has_response))
+    )
+    out = []
+    for program in qs:
+        reasons = []
+        if not program.has_purpose:
+            reasons.append("no purpose")
+        if not program.any_action:
+            reasons.append("no action taken" if program.any_response else "no responses yet")
+        if reasons:
+            program.reasons = reasons
+            program.url = responses_url(program=program.slug)
+            out.append(program)
+    return out
+
+
+# --- success measures, ROI --------------------------------------------------------------
+
+
+def scorecard(*, department_ids: DepartmentIds) -> list[SuccessMeasure]:
+    """Success measures with their latest actual and their movement. Two queries."""
+    latest = MeasureActual.objects.filter(measure=OuterRef("pk")).order_by("-date", "-id")
+    qs = (
+        SuccessMeasure.objects.select_related("owner_department", "validated_by")
+        .annotate(
+            latest_value=Subquery(latest.values("value")[:1]), latest_date=Subquery(latest.values("date")[:1])
+        )
+        .prefetch_related(Prefetch("programs", queryset=Program.objects.order_by("slug")))
+    )
+    if department_ids is not None:
+        qs = qs.filter(Q(owner_department__in=department_ids) | Q(owner_department__isnull=True))
+    out = list(qs)
+    for m in out:
+        m.movement = roi.measure_movement(
+            baseline=m.baseline_value,
+            latest=m.latest_value,
+            target=m.target_value,
+            lower_is_better=m.direction == SuccessMeasure.Direction.LOWER,
+        )
+        programs = list(m.programs.all())
+        if m.is_cx_metric and programs:
+            m.url = responses_url(program=programs[0].slug, metric=m.kind)
+        else:
+            m.url = triage_url(success_measure=m.pk)
+    return out
+
+
+def assumption_for(assumptions: list[RoiAssumption], department_id: int | None) -> RoiAssumption | None:
+    by_dept = {a.department_id: a for a in assumptions}
+    return by_dept.get(department_id) or by_dept.get(None)
+
+
+def roi_summary(
+    *, department_ids: DepartmentIds, period: Period, now: datetime | None = None
+) -> dict[str, Any]:
+    """Money figures of the ROI model for the period. Three queries.
+
+    Inner loop: detractors whose inner-loop action was created in the period, contacted,
+    and resolved. Outer loop: systemic fixes (fixed/verified) closed in the period at least
+    ``roi.FIX_WINDOW_DAYS`` ago, comparing their theme's mentions before and after.
+    """
+    now = now or timezone.now()
+    assumptions = list(RoiAssumption.objects.select_related("department", "owner", "validated_by"))
+    inner = (
+        _by_departments(
+            ActionItem.objects.filter(loop=Loop.INNER, response__nps_band=Band.DETRACTOR), department_ids
+        )
+        .filter(created_at__gte=period.start_dt, created_at__lt=period.end_dt)
+        .order_by()
+        .values("department_id", "department__name", "department__slug")
+        .annotate(
+            detractors=Count("id"),
+            contacted=Count("id", filter=Q(first_contacted_at__isnull=False)),
+            recovered=Count(
+                "id", filter=Q(first_contacted_at__isnull=False, status=ActionItem.Status.RESOLVED)
+            ),
+        )
+        .order_by("department__name")
+    )
+    window = timedelta(days=roi.FIX_WINDOW_DAYS)
+    theme_responses = Response.objects.filter(themes=OuterRef("theme"))
+    if department_ids is not None:
+        theme_responses = theme_responses.filter(department__in=department_ids)
+
+    def contacts(start: Any, end: Any) -> Coalesce:
+        sub = (
+            theme_responses.filter(submitted_at__gte=start, submitted_at__lt=end)
+            .order_by()
+            .values("themes")
+            .annotate(c=Count("id"))
+            .values("c")[:1]
+        )
+        return Coalesce(Subquery(sub, output_field=IntegerField()), Value(0))
+
+    fixes = (
+        _by_departments(ActionItem.objects.filter(loop=Loop.OUTER, theme__isnull=False), department_ids)
+        .filter(
+            status__in=[ActionItem.Status.FIXED, ActionItem.Status.VERIFIED],
+            closed_at__gte=period.start_dt,
+            closed_at__lt=min(period.end_dt, now - window),
+        )
+        .select_related("theme", "department")
+        .annotate(
+            before=contacts(OuterRef("closed_at") - window, OuterRef("closed_at")),
+            after=contacts(OuterRef("closed_at"), OuterRef("closed_at") + window),
+        )
+        .order_by("closed_at", "id")
+    )
+    inner_lines, outer_lines = [], []
+    used: dict[int, RoiAssumption] = {}
+    for row in inner:
+        a = assumption_for(assumptions, row["department_id"])
+        amount = None
+        if a is not None:
+            used[a.pk] = a
+            amount = roi.revenue_retained(
+                recovered=row["recovered"],
+                customer_value=a.customer_value_per_year,
+                churn_from_pct=a.churn_rate_detractor,
+                churn_to_pct=a.churn_rate_passive,
+            )
+        inner_lines.append(
+            {
+                **row,
+                "assumption": a,
+                "amount": amount,
+                "validated": bool(a and a.is_validated),
+                "url": triage_url(
+                    loop="inner",
+                    department=row["department__slug"],
+                    status="resolved",
+                    **{"from": period.start, "to": period.end},
+                ),
+            }
+        )
+    for fix in fixes:
+        a = assumption_for(assumptions, fix.department_id)
+        amount = None
+        if a is not None:
+            used[a.pk] = a
+            amount = roi.cost_avoided(
+                contacts_before=fix.before, contacts_after=fix.after, cost_per_contact=a.cost_per_contact
+            )
+        outer_lines.append(
+            {
+                "action": fix,
+                "assumption": a,
+                "amount": amount,
+                "validated": bool(a and a.is_validated),
+                "url": _action_url(fix.pk) or triage_url(loop="outer", theme=fix.theme.slug),
+            }
+        )
+    revenue = sum((line["amount"] or Decimal(0) for line in inner_lines), Decimal(0))
+    avoided = sum((line["amount"] or Decimal(0) for line in outer_lines), Decimal(0))
+    used_list = sorted(used.values(), key=lambda a: a.segment)
+    currency = used_list[0].currency if used_list else (assumptions[0].currency if assumptions else "EUR")
+    return {
+        "inner": inner_lines,
+        "outer": outer_lines,
+        "revenue_retained": roi.money(revenue),
+        "cost_avoided": roi.money(avoided),
+        "total": roi.money(revenue + avoided),
+        "currency": currency,
+        "assumptions": assumptions,
+        "used_assumptions": used_list,
+        "all_validated": bool(used_list) and all(a.is_validated for a in used_list),
+        "unvalidated": [a for a in used_list if not a.is_validated],
+        "window_days": roi.FIX_WINDOW_DAYS,
+    }
+
+
+# --- executive extras -------------------------------------------------------------------
+
+
+def ex_next_to_cx(*, department_ids: DepartmentIds, period: Period) -> list[dict[str, Any]]:
+    """NPS from customers next to employee NPS, for departments that run an employee program."""
+    employee = Q(program__kind=Program.Kind.EMPLOYEE_PULSE)
+    exprs: dict[str, Any] = {}
+    for prefix, cond in (("cx", ~employee), ("ex", employee)):
+        for key, agg in metrics.aggregates("nps").items():
+            exprs[f"{prefix}__{key}"] = Count("id", filter=agg.filter & cond)
+    rows = (
+        response_queryset(
+            department_ids=department_ids, filters=ResponseFilters(date_from=period.start, date_to=period.end)
+        )
+        .order_by()
+        .filter(department__isnull=False)
+        .values("department__slug", "department__name")
+        .annotate(**exprs)
+        .filter(ex__count__gt=0)
+        .order_by("department__name")
+    )
+    out = []
+    for r in rows:
+        item = {"slug": r["department__slug"], "name": r["department__name"]}
+        for prefix in ("cx", "ex"):
+            agg = {k.split("__", 1)[1]: v for k, v in r.items() if k.startswith(prefix + "__")}
+            item[prefix] = metrics.result_row(metric="nps", group=None, label=None, agg=agg)
+        item["cx_url"] = responses_url(
+            department=item["slug"], metric="nps", **{"from": period.start, "to": period.end}
+        )
+        item["ex_url"] = responses_url(
+            department=item["slug"], program_kind="employee_pulse", **{"from": period.start, "to": period.end}
+        )
+        out.append(item)
+    return out
+
+
+def _optional_model(label: str) -> Any:
+    try:
+        return apps.get_model(label)
+    except LookupError:
+        return None
+
+
+def featured_moments(*, department_ids: DepartmentIds, limit: int = 6) -> list[Any]:
+    """Featured Mission Moments (from the governance area, once it has landed)."""
+    model = _optional_model("missions.MissionMoment")
+    if model is None:
+        return []
+    qs = model.objects.all()
+    names = {f.name for f in model._meta.get_fields()}
+    if "featured" in names:
+        qs = qs.filter(featured=True)
+    elif "is_featured" in names:
+        qs = qs.filter(is_featured=True)
+    if department_ids is not None and "department" in names:
+        qs = qs.filter(Q(department__in=department_ids) | Q(department__isnull=True))
+    return list(qs.order_by("-pk")[:limit])
+
+
+def maturity_trend(*, limit: int = 8) -> list[Any]:
+    """Maturity assessments, oldest first (from the governance area, once it has landed)."""
+    model = _optional_model("missions.MaturityAssessment")
+    if model is None:
+        return []
+    rows = list(model.objects.order_by("-pk")[:limit])
+    rows.reverse()
+    return rows
+
+
+def departments_named(ids: DepartmentIds) -> list[Department]:
+    qs = Department.objects.order_by("name")
+    return list(qs if ids is None else qs.filter(id__in=ids))
+
+
+# --- reports ----------------------------------------------------------------------------
+
+
+def report_visible_to(*, report: Report, user: User) -> bool:
+    """Organisation-wide reports: executives and CX leaders only; department reports: people
+    who see every department of the report."""
+    allowed = department_ids_for(user=user)
+    if allowed is None:
+        return True
+    if report.org_wide:
+        return False
+    wanted = {int(x) for x in report.department_key.split(",") if x}
+    return bool(wanted) and wanted <= allowed
+
+
+def report_list(*, user: User, limit: int = 50) -> list[Report]:
+    """The reports ``user`` may see, newest first (two queries)."""
+    allowed = department_ids_for(user=user)
+    qs = Report.objects.select_related("requested_by").prefetch_related("departments")
+    if allowed is not None:
+        qs = qs.filter(org_wide=False).exclude(departments__in=Department.objects.exclude(id__in=allowed))
+        qs = qs.filter(departments__in=allowed).distinct()
+    return list(qs[:limit])
+
+
+def report_get(*, user: User, pk: int) -> Report | None:
+    report = Report.objects.filter(pk=pk).prefetch_related("departments").first()
+    if report is None or not report_visible_to(report=report, user=user):
+        return None
+    return report
+
+
+def data_state(*, department_ids: DepartmentIds, period: Period) -> dict[str, Any]:
+    """What the report's numbers depend on, in three queries: counts and last changes."""
+    responses = response_queryset(
+        department_ids=department_ids, filters=ResponseFilters(date_from=period.start, date_to=period.end)
+    ).aggregate(n=Count("id"), last=Max("updated_at"))
+    actions = _by_departments(ActionItem.objects.all(), department_ids).aggregate(
+        n=Count("id"), last=Max("updated_at")
+    )
+    assumptions = RoiAssumption.objects.aggregate(n=Count("id"), last=Max("updated_at"))
+    measures = SuccessMeasure.objects.aggregate(
+        n=Count("id", distinct=True),
+        actuals=Count("actuals", distinct=True),
+        last_actual=Max("actuals__id"),
+        validated=Max("validated_at"),
+    )
+    state = {"responses": responses, "actions": actions, "assumptions": assumptions, "measures": measures}
+    moment_model = _optional_model("missions.MissionMoment")
+    if moment_model is not None:
+        state["moments"] = moment_model.objects.aggregate(n=Count("pk"), last=Max("pk"))
+    return state
+
+
+# --- dashboards -------------------------------------------------------------------------
+
+
+def dashboard_role(user: User) -> str:
+    if user.is_executive:
+        return "executive"
+    if user.is_cx_leader or user.is_superuser:
+        return "leader"
+    return "department"
+
+
+def dashboard(*, user: User, period: Period) -> dict[str, Any]:
+    """The figures of ``user``'s dashboard; a fixed number of queries per role."""
+    from . import charts
+
+    role = dashboard_role(user)
+    ids = scope_ids(user=user)
+    trends = metric_trends(department_ids=ids, period=period)
+    data: dict[str, Any] = {
+        "role": role,
+        "period": period,
+        "trends": trends,
+        "charts": {m: charts.line_chart(trends[m]["series"], metric=m) for m in trends},
+        "scope_departments": None if ids is None else departments_named(ids),
+    }
+    if role in ("leader", "department"):
+        data["scorecard"] = scorecard(department_ids=ids)
+        data["loops"] = loop_closure(department_ids=ids, period=period)
+        data["rising"] = rising_themes(department_ids=ids)
+        data["programs"] = programs_needing_attention(department_ids=ids)
+    if role == "executive":
+        data["scorecard"] = scorecard(department_ids=ids)
+        data["roi"] = roi_summary(department_ids=ids, period=period)
+        data["moments"] = featured_moments(department_ids=ids)
+        data["maturity"] = maturity_trend()
+        data["ex_cx"] = ex_next_to_cx(department_ids=ids, period=period)
+        data["loops"] = loop_closure(department_ids=ids, period=period)
+    return data
+
+
+def _num(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def dashboard_table(*, user: User, period: Period, table: str) -> tuple[list[str], list[list[Any]]]:
+    """One dashboard table as header + rows, for the CSV export."""
+    ids = scope_ids(user=user)
+    if table == "trends":
+        trends = metric_trends(department_ids=ids, period=period)
+        rows = [
+            [m, r["group"], _num(r["score"]), r["count"], _num(r.get("margin_of_error")), r["small_sample"]]
+            for m in metrics.METRICS
+            for r in trends[m]["series"]
+        ]
+        return ["metric", "month", "score", "count", "margin_of_error", "small_sample"], rows
+    if table == "departments":
+        rows = []
+        for m in metrics.METRICS:
+            for r in metric_results(
+                department_ids=ids,
+                metric=m,
+                group_by="department",
+                filters=ResponseFilters(date_from=period.start, date_to=period.end),
+            ):
+                rows.append([m, r["group"], r["label"], _num(r["score"]), r["count"], r["small_sample"]])
+        return ["metric", "department", "name", "score", "count", "small_sample"], rows
+    if table == "loops":
+        loops = loop_closure(department_ids=ids, period=period)
+        keys = [
+            "loop",
+            "created",
+            "closed",
+            "closure_rate",
+            "time_to_close_days",
+            "sla_on_time",
+            "first_contact_on_time",
+            "backlog",
+            "overdue",
+            "backlog_age_days",
+            "oldest_days",
+        ]
+        return keys, [[_num(r[k]) for k in keys] for r in loops]
+    if table == "themes":
+        themes = rising_themes(department_ids=ids)
+        return ["theme", "last_30_days", "previous_30_days", "rise"], [
+            [t.name, t.recent, t.previous, t.rise] for t in themes
+        ]
+    if table == "programs":
+        programs = programs_needing_attention(department_ids=ids)
+        return ["program", "department", "issues"], [
+            [p.name, p.department.name, "; ".join(p.reasons)] for p in programs
+        ]
+    if table == "scorecard":
+        measures = scorecard(department_ids=ids)
+        return [
+            "measure",
+            "kind",
+            "baseline",
+            "latest",
+            "latest_date",
+            "target",
+            "target_date",
+            "progress_pct",
+            "finance_validated",
+        ], [
+            [
+                m.name,
+                m.kind,
+                _num(m.baseline_value),
+                _num(m.latest_value),
+                _num(m.latest_date),
+                _num(m.target_value),
+                _num(m.target_date),
+                _num(m.movement["progress"]),
+                m.is_validated,
+            ]
+            for m in measures
+        ]
+    if table == "roi":
+        summary = roi_summary(department_ids=ids, period=period)
+        rows = [
+            [
+                "inner loop: revenue retained",
+                line["department__name"],
+                line["recovered"],
+                _num(line["amount"]),
+                line["assumption"].segment if line["assumption"] else "",
+                "validated" if line["validated"] else "UNVALIDATED",
+            ]
+            for line in summary["inner"]
+        ] + [
+            [
+                "outer loop: cost avoided",
+                line["action"].title,
+                line["action"].before - line["action"].after,
+                _num(line["amount"]),
+                line["assumption"].segment if line["assumption"] else "",
+                "validated" if line["validated"] else "UNVALIDATED",
+            ]
+            for line in summary["outer"]
+        ]
+        return ["line", "subject", "quantity", f"amount_{summary['currency']}", "segment", "validation"], rows
+    raise ValueError(table)

@@ -1,0 +1,114 @@
+"""Serializers of the reports API: they validate and shape, they never save."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from .metrics import GROUP_BYS, METRICS
+from .models import Report
+
+
+class MetricsQuerySerializer(serializers.Serializer):
+    metric = serializers.ChoiceField(choices=METRICS)
+    group_by = serializers.ChoiceField(choices=GROUP_BYS)
+    source = serializers.SlugField(required=False)
+    program = serializers.SlugField(required=False)
+    # "from" is a Python keyword: declared below under its public name.
+    to = serializers.DateField(required=False, help_text="Inclusive, YYYY-MM-DD (UTC).")
+
+    def get_fields(self) -> dict[str, Any]:
+        fields = super().get_fields()
+        fields["from"] = serializers.DateField(required=False, help_text="Inclusive, YYYY-MM-DD (UTC).")
+        return fields
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        start, end = attrs.get("from"), attrs.get("to")
+        if start and end and start > end:
+            raise serializers.ValidationError({"to": "Must be on or after 'from'."})
+        return attrs
+
+
+class MetricRowSerializer(serializers.Serializer):
+    group = serializers.CharField(
+        help_text="YYYY-MM for month, else the slug of the department/program/source/touchpoint."
+    )
+    label = serializers.CharField()
+    score = serializers.FloatField(allow_null=True, help_text="null when nobody answered.")
+    count = serializers.IntegerField()
+    promoters = serializers.IntegerField(required=False, help_text="NPS only.")
+    passives = serializers.IntegerField(required=False, help_text="NPS only.")
+    detractors = serializers.IntegerField(required=False, help_text="NPS only.")
+    margin_of_error = serializers.FloatField(
+        required=False, allow_null=True, help_text="NPS only: 95 %, in points."
+    )
+    satisfied = serializers.IntegerField(required=False, help_text="CSAT only: answers in the top two boxes.")
+    small_sample = serializers.BooleanField(help_text="Fewer than 30 answers.")
+
+
+class MetricsResponseSerializer(serializers.Serializer):
+    metric = serializers.CharField()
+    group_by = serializers.CharField()
+    direction = serializers.CharField(help_text="'higher is better', or for CES 'lower effort is better'.")
+    scale = serializers.CharField()
+    results = MetricRowSerializer(many=True)
+
+
+class ReportRequestSerializer(serializers.Serializer):
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    departments = serializers.ListField(
+        child=serializers.SlugField(),
+        required=False,
+        allow_empty=True,
+        help_text="Department slugs; empty = whole organisation (executives, CX leaders) or yours.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["period_start"] > attrs["period_end"]:
+            raise serializers.ValidationError({"period_end": "Must be on or after period_start."})
+        return attrs
+
+
+class ReportSerializer(serializers.ModelSerializer):
+    departments = serializers.SerializerMethodField()
+    download_url = serializers.SerializerMethodField()
+    status_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Report
+        fields = [
+            "id",
+            "status",
+            "progress",
+            "step",
+            "period_start",
+            "period_end",
+            "org_wide",
+            "departments",
+            "created_at",
+            "finished_at",
+            "error",
+            "download_url",
+            "status_url",
+        ]
+
+    def get_departments(self, obj: Report) -> list[str]:
+        return sorted(d.slug for d in obj.departments.all())
+
+    def get_download_url(self, obj: Report) -> str | None:
+        from django.urls import reverse
+
+        if obj.status != Report.Status.DONE:
+            return None
+        url = reverse("reports:report-download", kwargs={"pk": obj.pk})
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
+
+    def get_status_url(self, obj: Report) -> str:
+        from django.urls import reverse
+
+        url = reverse("reports-api:report-detail", kwargs={"pk": obj.pk})
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url

@@ -1,0 +1,41 @@
+"""Template helpers: a figure linked to the rows behind it, and number formatting."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import template
+from django.utils.html import format_html
+
+register = template.Library()
+
+
+@register.simple_tag
+def linked(value: Any, url: str, suffix: str = "", testid: str = "") -> str:
+    """``value`` as a link to ``url`` (escaped); plain text when that list does not exist yet."""
+    shown = "—" if value is None or value == "" else f"{value}{suffix}"
+    if not url:
+        return (
+            format_html('<span data-testid="{}">{}</span>', testid, shown)
+            if testid
+            else format_html("{}", shown)
+        )
+    if testid:
+        return format_html('<a href="{}" data-testid="{}">{}</a>', url, testid, shown)
+    return format_html('<a href="{}">{}</a>', url, shown)
+
+
+@register.filter
+def score(value: Any) -> str:
+    """Scores as the API gives them: one decimal, or an em dash when nobody answered."""
+    if value is None:
+        return "—"
+    return f"{float(value):.1f}"
+
+
+@register.filter
+def money(value: Any) -> str:
+    if value is None:
+        return "—"
+    return f"{Decimal(value):,.2f}"
