@@ -1,0 +1,420 @@
+"""Read queries for the triage inbox, the action page, "my actions" and the systemic board.
+
+Scope: an action is visible when its department is in ``department_scope`` for the user, or
+when the user owns it (an owner works their own actions across departments). Anything else
+is absent, so views answer 404 and existence does not leak.
+
+Every function here runs a fixed number of queries whatever the number of rows: joins with
+``select_related``, counts with one conditional aggregate, sparkline points with one
+``GROUP BY`` — the inbox must stay fast with 100k actions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models.functions import TruncWeek
+from django.utils import timezone
+
+from charter.models import Department, User
+from charter.roles import Role
+from charter.selectors import department_ids_for, department_scope
+
+from ..models import ActionComment, ActionItem, ContactLog, Insight, Loop, Priority
+
+S = ActionItem.Status
+OPEN = sorted(ActionItem.OPEN_STATUSES)
+CLOSED = sorted(ActionItem.CLOSED_STATUSES)
+
+PRIORITY_RANK = Case(
+    When(priority=Priority.URGENT, then=Value(0)),
+    When(priority=Priority.HIGH, then=Value(1)),
+    When(priority=Priority.NORMAL, then=Value(2)),
+    default=Value(3),
+    output_field=IntegerField(),
+)
+
+SORTS: dict[str, tuple[str, ...]] = {
+    "due": ("due_at", "id"),
+    "-due": ("-due_at", "-id"),
+    "priority": ("priority_rank", "due_at", "id"),
+    "created": ("created_at", "id"),
+    "-created": ("-created_at", "-id"),
+    "status": ("status", "due_at", "id"),
+}
+
+TABS: list[tuple[str, str]] = [
+    ("open", "Open"),
+    ("new", "New"),
+    ("mine", "Mine"),
+    ("overdue", "Overdue"),
+    ("waiting", "Waiting on customer"),
+    ("systemic", "Systemic"),
+    ("snoozed", "Snoozed"),
+    ("closed", "Closed"),
+]
+
+
+# --- who may do what ------------------------------------------------------------------------
+
+
+def can_triage(*, user: User) -> bool:
+    """The inbox is for ambassadors, CX leaders and executives (read-only)."""
+    if not user.is_authenticated:
+        return False
+    return user.sees_all_departments or user.ambassador_of.exists()
+
+
+def is_read_only(*, user: User) -> bool:
+    """Executives read everything and change nothing (unless they also lead CX)."""
+    return not (user.is_superuser or user.is_cx_leader) and user.is_executive
+
+
+def can_edit(*, user: User, action: ActionItem, ambassador_ids: set[int] | None = None) -> bool:
+    """CX leaders, the department's ambassadors and the action's owner may change it."""
+    if user.is_superuser or user.is_cx_leader:
+        return True
+    if action.owner_id == user.pk:
+        return True
+    if ambassador_ids is None:
+        ambassador_ids = set(user.ambassador_of.values_list("id", flat=True))
+    return action.department_id in ambassador_ids
+
+
+# --- scoping ------------------------------------------------------------------------------
+
+
+def action_item_scope(*, user: User) -> QuerySet[ActionItem]:
+    """Every action ``user`` may see: their departments' (``department_scope``) plus their own."""
+    base = ActionItem.objects.all()
+    if department_ids_for(user=user) is None:
+        return base
+    return department_scope(base, user=user) | base.filter(owner=user)
+
+
+def action_item_get(*, user: User, pk: int) -> ActionItem | None:
+    """One action with what its page shows, or ``None`` when out of scope (→ 404)."""
+    return (
+        action_item_scope(user=user)
+        .filter(pk=pk)
+        .select_related(
+            "owner",
+            "department",
+            "theme",
+            "success_measure",
+            "response__customer",
+            "response__source",
+            "response__program",
+            "response__touchpoint",
+            "response__insight__systemic_action__owner",
+        )
+        .first()
+    )
+
+
+# --- the inbox -------------------------------------------------------------------------------
+
+
+@dataclass
+class InboxFilters:
+    """Parsed, validated inbox query (what the URL carries)."""
+
+    tab: str = "open"
+    q: str = ""
+    status: str = ""
+    loop: str = ""
+    priority: str = ""
+    theme: int | None = None
+    owner: int | None = None
+    program: int | None = None
+    source: int | None = None
+    touchpoint: int | None = None
+    department: int | None = None
+    date_from: Any = None
+    date_to: Any = None
+    sort: str = "due"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _tab_q(tab: str, *, user: User, now: datetime) -> Q:
+    awake = Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=now)
+    open_ = Q(status__in=OPEN)
+    return {
+        "open": open_ & awake,
+        "new": Q(status=S.NEW) & awake,
+        "mine": open_ & Q(owner=user),
+        "overdue": open_ & Q(due_at__lt=now),
+        "waiting": Q(status=S.WAITING),
+        "systemic": Q(loop=Loop.OUTER) & open_,
+        "snoozed": open_ & Q(snoozed_until__gt=now),
+        "closed": Q(status__in=CLOSED),
+    }.get(tab, open_ & awake)
+
+
+def _search(qs: QuerySet[ActionItem], q: str) -> QuerySet[ActionItem]:
+    """PostgreSQL full-text on the customer's comment (stemmed); substring match on SQLite."""
+    if connection.vendor == "postgresql":
+        return qs.filter(Q(response__comment__search=q) | Q(title__icontains=q))
+    return qs.filter(Q(response__comment__icontains=q) | Q(title__icontains=q))
+
+
+def inbox_base(*, user: User, mine_only: bool = False) -> QuerySet[ActionItem]:
+    """Triage sees the departments in scope; "my actions" sees what the user owns anywhere."""
+    if mine_only:
+        return ActionItem.objects.filter(owner=user)
+    return department_scope(ActionItem.objects.all(), user=user)
+
+
+def inbox_filter(qs: QuerySet[ActionItem], f: InboxFilters) -> QuerySet[ActionItem]:
+    """Apply everything but the tab, so tab counts reflect the other filters."""
+    if f.q:
+        qs = _search(qs, f.q)
+    simple = {
+        "status": f.status,
+        "loop": f.loop,
+        "priority": f.priority,
+        "theme_id": f.theme,
+        "owner_id": f.owner,
+        "response__program_id": f.program,
+        "response__source_id": f.source,
+        "response__touchpoint_id": f.touchpoint,
+        "department_id": f.department,
+    }
+    qs = qs.filter(**{k: v for k, v in simple.items() if v not in (None, "")})
+    if f.date_from:
+        qs = qs.filter(created_at__date__gte=f.date_from)
+    if f.date_to:
+        qs = qs.filter(created_at__date__lte=f.date_to)
+    return qs
+
+
+def inbox_list(
+    *, user: User, filters: InboxFilters, mine_only: bool = False, now: datetime | None = None
+) -> QuerySet[ActionItem]:
+    """The rows of one tab, joined for the table, in the chosen order."""
+    now = now or timezone.now()
+    qs = inbox_filter(inbox_base(user=user, mine_only=mine_only), filters)
+    qs = qs.filter(_tab_q(filters.tab, user=user, now=now))
+    return (
+        qs.select_related("owner", "department", "theme", "response__customer", "response__source")
+        .annotate(priority_rank=PRIORITY_RANK)
+        .order_by(*SORTS.get(filters.sort, SORTS["due"]))
+    )
+
+
+def inbox_tab_counts(
+    *, user: User, filters: InboxFilters, mine_only: bool = False, now: datetime | None = None
+) -> dict[str, int]:
+    """Every tab's count in one query (conditional aggregates over the filtered scope)."""
+    now = now or timezone.now()
+    qs = inbox_filter(inbox_base(user=user, mine_only=mine_only), filters)
+    return qs.aggregate(**{key: Count("id", filter=_tab_q(key, user=user, now=now)) for key, _label in TABS})
+
+
+@dataclass
+class FilterOptions:
+    themes: list[Any]
+    owners: list[User]
+    programs: list[Any]
+    sources: list[Any]
+    touchpoints: list[Any]
+    departments: list[Department]
+
+
+def inbox_filter_options(*, user: User) -> FilterOptions:
+    """Choices for the filter bar and the assign menu: a handful of small queries."""
+    from charter.models import Touchpoint
+
+    from ..models import Program, Source, Theme
+
+    return FilterOptions(
+        themes=list(Theme.objects.only("id", "name")),
+        owners=assignable_users(user=user),
+        programs=list(department_scope(Program.objects.only("id", "name", "department_id"), user=user)),
+        sources=list(
+            department_scope(
+                Source.objects.only("id", "name", "program_id"), user=user, field="program__department"
+            )
+        ),
+        touchpoints=list(department_scope(Touchpoint.objects.only("id", "name", "department_id"), user=user)),
+        departments=list(department_scope(Department.objects.only("id", "name"), user=user, field="id")),
+    )
+
+
+def assignable_users(*, user: User) -> list[User]:
+    """People an action can be given to: members, ambassadors and leaders of the departments
+    in scope (everyone active for the CX leader)."""
+    ids = department_ids_for(user=user)
+    qs = User.objects.filter(is_active=True)
+    if ids is not None:
+        qs = qs.filter(
+            Q(departments__in=ids) | Q(ambassador_of__in=ids) | Q(led_departments__in=ids) | Q(pk=user.pk)
+        ).distinct()
+    return list(
+        qs.only("id", "username", "first_name", "last_name").order_by("first_name", "last_name", "username")
+    )
+
+
+# --- SLA badge -----------------------------------------------------------------------------
+
+
+def _human(delta: timedelta) -> str:
+    seconds = abs(int(delta.total_seconds()))
+    days, rem = divmod(seconds, 86400)
+    hours, rem = divmod(rem, 3600)
+    if days:
+        return f"{days}d {hours}h" if hours and days < 3 else f"{days}d"
+    if hours:
+        return f"{hours}h"
+    return f"{max(rem // 60, 1)}m"
+
+
+def sla_badge(action: ActionItem, *, now: datetime) -> dict[str, str]:
+    """What the SLA badge says: the next promise (first contact, then resolution) and how
+    much time is left, or by how much it is overdue. No query."""
+    if not action.is_open:
+        return {"css": "ok", "text": "Closed", "title": ""}
+    due, what = action.due_at, "resolve"
+    if (
+        action.loop == Loop.INNER
+        and action.first_contacted_at is None
+        and action.first_contact_due_at is not None
+    ):
+        due, what = action.first_contact_due_at, "first contact"
+    left = due - now
+    title = f"{what.capitalize()} due {timezone.localtime(due):%d %b %Y %H:%M}"
+    if left.total_seconds() < 0:
+        return {"css": "bad", "text": f"Overdue {_human(left)}", "title": title}
+    css = "warn" if left < timedelta(hours=24) else "ok"
+    return {"css": css, "text": f"{_human(left)} left to {what}", "title": title}
+
+
+# --- the action page -----------------------------------------------------------------------
+
+TRACKED = (
+    ("status", "Status"),
+    ("owner_id", "Owner"),
+    ("priority", "Priority"),
+    ("due_at", "Due"),
+    ("snoozed_until", "Snoozed until"),
+    ("close_reason", "Reason"),
+    ("root_cause", "Root cause"),
+    ("fix", "Fix"),
+    ("success_measure_id", "Success measure"),
+    ("verification_date", "Verification date"),
+    ("customer_told_at", "Customer told"),
+)
+
+
+@dataclass
+class TimelineEntry:
+    at: datetime
+    kind: str  # change | contact | comment
+    who: Any
+    text: str
+    changes: list[tuple[str, Any, Any]] = field(default_factory=list)
+    obj: Any = None
+
+
+def action_timeline(*, action: ActionItem) -> list[TimelineEntry]:
+    """Every change (simple-history), contact and comment, newest first. Three queries."""
+    records = list(
+        action.history.select_related("history_user", "owner").order_by("history_date", "history_id")
+    )
+    entries: list[TimelineEntry] = []
+    previous = None
+    for record in records:
+        changes: list[tuple[str, Any, Any]] = []
+        if previous is not None:
+            for name, label in TRACKED:
+                old, new = getattr(previous, name), getattr(record, name)
+                if old != new:
+                    if name == "owner_id":
+                        old, new = previous.owner, record.owner
+                    elif name == "status":
+                        old, new = S(old).label if old else old, S(new).label
+                    changes.append((label, old, new))
+        text = record.history_change_reason or ("Created" if record.history_type == "+" else "Changed")
+        entries.append(TimelineEntry(record.history_date, "change", record.history_user, text, changes))
+        previous = record
+    for contact in ContactLog.objects.filter(action=action).select_related("by"):
+        text = f"{contact.get_channel_display()} — {contact.get_outcome_display()}"
+        entries.append(TimelineEntry(contact.at, "contact", contact.by, text, obj=contact))
+    for comment in ActionComment.objects.filter(action=action).select_related("author"):
+        entries.append(
+            TimelineEntry(comment.created_at, "comment", comment.author, comment.body, obj=comment)
+        )
+    entries.sort(key=lambda e: e.at, reverse=True)
+    return entries
+
+
+def similar_insights(*, user: User, action: ActionItem, limit: int = 5) -> list[Insight]:
+    """Recent insights on the same theme in the same department (scoped; two queries at most)."""
+    theme_ids: list[int] = [action.theme_id] if action.theme_id else []
+    if not theme_ids and action.response_id:
+        theme_ids = list(action.response.themes.values_list("id", flat=True))
+    if not theme_ids:
+        return []
+    qs = department_scope(Insight.objects.all(), user=user).filter(
+        department_id=action.department_id, themes__in=theme_ids
+    )
+    if action.response_id:
+        qs = qs.exclude(response_id=action.response_id)
+    return list(qs.select_related("response__customer").distinct().order_by("-created_at")[:limit])
+
+
+# --- the systemic board ---------------------------------------------------------------------
+
+SPARK_WEEKS = 12
+
+
+def systemic_board(
+    *, user: User, include_closed: bool = False, now: datetime | None = None
+) -> list[ActionItem]:
+    """Outer-loop actions with their insight count and weekly trend (points for an SVG
+    sparkline), grouped by theme in the template. Two queries whatever the size."""
+    now = now or timezone.now()
+    qs = department_scope(ActionItem.objects.filter(loop=Loop.OUTER), user=user)
+    if not include_closed:
+        qs = qs.filter(Q(status__in=OPEN) | Q(status=S.FIXED))
+    actions = list(
+        qs.select_related("owner", "department", "theme", "success_measure")
+        .annotate(insight_count=Count("insights"))
+        .order_by("theme__name", "due_at", "id")
+    )
+    start = (now - timedelta(weeks=SPARK_WEEKS - 1)).date()
+    start = start - timedelta(days=start.weekday())
+    weekly = (
+        Insight.objects.filter(systemic_action__in=[a.pk for a in actions], created_at__date__gte=start)
+        .annotate(week=TruncWeek("created_at"))
+        .values("systemic_action_id", "week")
+        .annotate(n=Count("id"))
+    )
+    series: dict[int, list[int]] = {a.pk: [0] * SPARK_WEEKS for a in actions}
+    for row in weekly:
+        index = (row["week"].date() - start).days // 7
+        if 0 <= index < SPARK_WEEKS:
+            series[row["systemic_action_id"]][index] = row["n"]
+    for action in actions:
+        action.weekly = series[action.pk]  # type: ignore[attr-defined]
+        action.sparkline = sparkline_points(series[action.pk])  # type: ignore[attr-defined]
+    return actions
+
+
+def sparkline_points(values: list[int], *, width: int = 120, height: int = 24) -> str:
+    """SVG polyline points for a row of counts (the peak touches the top)."""
+    if not values:
+        return ""
+    peak = max(values) or 1
+    step = width / max(len(values) - 1, 1)
+    return " ".join(
+        f"{i * step:.1f},{height - 2 - (v / peak) * (height - 4):.1f}" for i, v in enumerate(values)
+    )
+
+
+def role_is_owner_only(*, user: User) -> bool:
+    return user.has_role(Role.OWNER) and not can_triage(user=user)

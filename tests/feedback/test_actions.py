@@ -1,0 +1,370 @@
+"""Services on action items: state machine, required fields, conflicts, history, bulk + undo."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from feedback import actions as svc
+from feedback.models import ActionComment, ActionInsight, ActionItem, ContactLog, Insight, Notification
+from missions.models import SuccessMeasure
+from tests.factories import ActionItemFactory, ResponseFactory, UserFactory
+
+S = ActionItem.Status
+
+
+@pytest.fixture
+def action(dept_a, ambassador):
+    return ActionItemFactory(department=dept_a, owner=ambassador)
+
+
+@pytest.fixture
+def outer(dept_a, ambassador):
+    return ActionItemFactory(department=dept_a, owner=ambassador, loop="outer", title="Late deliveries")
+
+
+@pytest.fixture
+def measure():
+    return SuccessMeasure.objects.create(name="Support NPS", kind="nps")
+
+
+def errors_of(excinfo) -> dict:
+    return excinfo.value.message_dict
+
+
+# --- assign, priority, snooze --------------------------------------------------------------
+
+
+def test_assigning_a_new_action_sets_owner_and_moves_it_to_assigned(action, owner, ambassador):
+    updated = svc.action_item_assign(action=action, owner=owner, by=ambassador)
+    assert (updated.owner, updated.status, updated.version) == (owner, S.ASSIGNED, 2)
+
+
+def test_assigning_records_who_did_it_in_the_history(action, owner, ambassador):
+    svc.action_item_assign(action=action, owner=owner, by=ambassador)
+    last = action.history.latest()
+    assert last.history_user == ambassador
+    assert last.history_change_reason == f"Assigned to {owner}"
+
+
+def test_assigning_an_inactive_person_is_a_field_error(action, ambassador):
+    gone = UserFactory(is_active=False)
+    with pytest.raises(ValidationError) as excinfo:
+        svc.action_item_assign(action=action, owner=gone, by=ambassador)
+    assert "owner" in errors_of(excinfo)
+
+
+def test_setting_priority_bumps_version(action, ambassador):
+    updated = svc.action_item_set_priority(action=action, priority="urgent", by=ambassador)
+    assert (updated.priority, updated.version) == ("urgent", 2)
+
+
+def test_unknown_priority_is_a_field_error(action, ambassador):
+    with pytest.raises(ValidationError) as excinfo:
+        svc.action_item_set_priority(action=action, priority="whenever", by=ambassador)
+    assert "priority" in errors_of(excinfo)
+
+
+def test_snoozing_into_the_past_is_refused(action, ambassador):
+    with pytest.raises(ValidationError) as excinfo:
+        svc.action_item_snooze(action=action, until=timezone.localdate() - timedelta(days=1), by=ambassador)
+    assert "until" in errors_of(excinfo)
+
+
+def test_snoozing_until_a_date_hides_it_until_that_morning(action, ambassador):
+    day = timezone.localdate() + timedelta(days=3)
+    updated = svc.action_item_snooze(action=action, until=day, by=ambassador)
+    assert timezone.localtime(updated.snoozed_until).date() == day
+
+
+# --- contact log ---------------------------------------------------------------------------
+
+
+def test_first_contact_sets_first_contacted_and_moves_to_contacted(action, ambassador):
+    contact = svc.action_item_contact_log(
+        action=action, channel="phone", outcome="reached", note="Apologised.", by=ambassador
+    )
+    action.refresh_from_db()
+    assert action.status == S.CONTACTED
+    assert action.first_contacted_at == contact.at
+
+
+def test_a_second_contact_keeps_the_first_contact_time(action, ambassador):
+    first = svc.action_item_contact_log(action=action, channel="phone", outcome="no_answer", by=ambassador)
+    svc.action_item_contact_log(action=action, channel="email", outcome="reached", by=ambassador)
+    action.refresh_from_db()
+    assert action.first_contacted_at == first.at
+    assert ContactLog.objects.filter(action=action).count() == 2
+
+
+def test_contact_with_unknown_channel_is_a_field_error(action, ambassador):
+    with pytest.raises(ValidationError) as excinfo:
+        svc.action_item_contact_log(action=action, channel="pigeon", outcome="reached", by=ambassador)
+    assert "channel" in errors_of(excinfo)
+
+
+def test_contacts_are_not_logged_on_systemic_actions(outer, ambassador):
+    with pytest.raises(ValidationError):
+        svc.action_item_contact_log(action=outer, channel="phone", outcome="reached", by=ambassador)
+
+
+# --- inner loop transitions -------------------------------------------------------------------
+
+
+def test_inner_loop_walks_from_new_to_resolved(action, owner, ambassador):
+    svc.action_item_assign(action=action, owner=owner, by=ambassador)
+    svc.action_item_contact_log(action=action, channel="phone", outcome="follow_up", by=owner)
+    svc.action_item_transition(action=action, to_status=S.WAITING, by=owner)
+    done = svc.action_item_transition(action=action, to_status=S.RESOLVED, by=owner, customer_told=True)
+    assert done.status == S.RESOLVED
+    assert done.closed_at is not None and done.customer_told_at is not None
+
+
+def test_resolving_before_any_contact_is_an_invalid_transition(action, ambassador):
+    with pytest.raises(ValidationError) as excinfo:
+        svc.action_item_transition(action=action, to_status=S.RESOLVED, by=ambassador)
+    assert "to_status" in errors_of(excinfo)
+
+
+@pytest.mark.parametrize("status", [S.UNREACHABLE, S.NO_ACTION])
+def test_closing_without_resolving_requires_a_reason(action, ambassador, status):
+    with pytest.raises(ValidationError) as excinfo:
+        svc.action_item_transition(action=action, to_status=status, by=ambassador)
+    assert "reason" in errors_of(excinfo)
+
+
+def test_closing_as_unreachable_with_a_reason_records_it(action, ambassador):
+    done = svc.action_item_transition(
+        action=action, to_status=S.UNREACHABLE, reason="Three calls, no answer", by=ambassador
+    )
+    assert (done.status, done.close_reason) == (S.UNREACHABLE, "Three calls, no answer")
+    assert done.closed_at is not None
+
+
+def test_a_closed_action_cannot_move_again(action, ambassador):
+    svc.action_item_transition(action=action, to_status=S.NO_ACTION, reason="Spam", by=ambassador)
+    with pytest.raises(ValidationError) as excinfo:
+        svc.action_item_transition(action=action, to_status=S.ASSIGNED, by=ambassador)
+    assert "to_status" in errors_of(excinfo)
+
+
+def test_inner_actions_cannot_be_marked_fixed(action, ambassador):
+    with pytest.raises(ValidationError):
+        svc.action_item_transition(action=action, to_status=S.FIXED, by=ambassador)
+
+
+# --- outer loop ----------------------------------------------------------------------------------
+
+
+def test_closing_a_systemic_action_requires_root_cause_fix_measure_and_date(outer, ambassador):
+    svc.action_item_transition(action=outer, to_status=S.INVESTIGATING, by=ambassador)
+    with pytest.raises(ValidationError) as excinfo:
+        svc.action_item_transition(action=outer, to_status=S.FIXED, by=ambassador)
+    assert set(errors_of(excinfo)) == {"root_cause", "fix", "success_measure", "verification_date"}
+
+
+def test_verification_date_must_be_in_the_future(outer, ambassador, measure):
+    with pytest.raises(ValidationError) as excinfo:
+        svc.action_item_transition(
+            action=outer,
+            to_status=S.FIXED,
+            by=ambassador,
+            root_cause="Carrier",
+            fix="New carrier",
+            success_measure=measure,
+            verification_date=timezone.localdate(),
+        )
+    assert set(errors_of(excinfo)) == {"verification_date"}
+
+
+def test_closing_a_systemic_action_records_root_cause_and_fix(outer, ambassador, measure):
+    svc.action_item_transition(action=outer, to_status=S.INVESTIGATING, by=ambassador)
+    done = svc.action_item_transition(
+        action=outer,
+        to_status=S.FIXED,
+        by=ambassador,
+        root_cause="Carrier misses Friday pickups",
+        fix="Second carrier on Fridays",
+        success_measure=measure,
+        verification_date=timezone.localdate() + timedelta(days=30),
+    )
+    assert (done.status, done.root_cause, done.success_measure) == (
+        S.FIXED,
+        "Carrier misses Friday pickups",
+        measure,
+    )
+
+
+def _linked_inner(outer, dept, owner, n=2):
+    inner = []
+    for _ in range(n):
+        response = ResponseFactory(source__program__department=dept)
+        insight = Insight.objects.create(
+            response=response, department=dept, owner=owner, due_at=timezone.now(), systemic_action=outer
+        )
+        item = ActionItemFactory(department=dept, owner=owner, response=response)
+        ActionInsight.objects.create(action=item, insight=insight)
+        inner.append(item)
+    return inner
+
+
+def test_telling_customers_closes_linked_inner_actions_and_notifies_owners(
+    outer, ambassador, owner, measure, dept_a, django_capture_on_commit_callbacks
+):
+    inner = _linked_inner(outer, dept_a, owner)
+    svc.action_item_transition(
+        action=outer,
+        to_status=S.FIXED,
+        by=ambassador,
+        root_cause="Carrier",
+        fix="New carrier",
+        success_measure=measure,
+        verification_date=timezone.localdate() + timedelta(days=30),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        closed = svc.systemic_action_tell_customers(
+            action=outer, by=ambassador, message="Deliveries are on time now."
+        )
+    assert closed == 2
+    for item in inner:
+        item.refresh_from_db()
+        assert item.status == S.RESOLVED and item.customer_told_at is not None
+        assert "Deliveries are on time now." in item.close_reason
+    outer.refresh_from_db()
+    assert outer.customer_told_at is not None
+    assert Notification.objects.filter(user=owner, dedupe_key__startswith=f"told:{outer.pk}:").exists()
+    assert [m.to for m in mail.outbox] == [[owner.email]]
+
+
+def test_customers_cannot_be_told_before_the_fix(outer, ambassador):
+    with pytest.raises(ValidationError) as excinfo:
+        svc.systemic_action_tell_customers(action=outer, by=ambassador, message="Fixed")
+    assert "message" in errors_of(excinfo)
+
+
+# --- conflicts ----------------------------------------------------------------------------------
+
+
+def test_a_stale_version_raises_a_conflict_instead_of_overwriting(action, ambassador, owner):
+    svc.action_item_set_priority(action=action, priority="high", by=owner, expected_version=1)
+    with pytest.raises(svc.ActionConflict) as excinfo:
+        svc.action_item_set_priority(action=action, priority="low", by=ambassador, expected_version=1)
+    assert "changed by" in excinfo.value.messages[0]
+    action.refresh_from_db()
+    assert action.priority == "high"
+
+
+def test_the_current_version_is_accepted(action, ambassador):
+    updated = svc.action_item_transition(
+        action=action, to_status=S.NO_ACTION, reason="Duplicate", by=ambassador, expected_version=1
+    )
+    assert updated.version == 2
+
+
+def test_a_conflict_is_a_validation_error(action, ambassador):
+    svc.action_item_set_priority(action=action, priority="high", by=ambassador)
+    with pytest.raises(ValidationError):
+        svc.action_item_snooze(
+            action=action, until=timezone.localdate() + timedelta(days=1), by=ambassador, expected_version=1
+        )
+
+
+# --- comments and mentions ------------------------------------------------------------------------
+
+
+def test_mentioning_a_colleague_notifies_them(action, ambassador, owner, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        comment = svc.action_item_comment(
+            action=action, body="@owner can you call them today?", by=ambassador
+        )
+    assert list(comment.mentions.all()) == [owner]
+    note = Notification.objects.get(user=owner)
+    assert note.url == f"/actions/{action.pk}/"
+    assert "mentioned you" in note.subject
+    assert mail.outbox[0].to == [owner.email]
+
+
+def test_mentioning_someone_outside_the_department_does_not_notify_them(action, ambassador, ambassador_b):
+    comment = svc.action_item_comment(action=action, body="@ambassador_b have a look", by=ambassador)
+    assert comment.mentions.count() == 0
+    assert not Notification.objects.filter(user=ambassador_b).exists()
+
+
+def test_an_empty_comment_is_a_field_error(action, ambassador):
+    with pytest.raises(ValidationError) as excinfo:
+        svc.action_item_comment(action=action, body="   ", by=ambassador)
+    assert "body" in errors_of(excinfo)
+
+
+def test_comments_do_not_bump_the_version(action, ambassador):
+    svc.action_item_comment(action=action, body="Noted", by=ambassador)
+    action.refresh_from_db()
+    assert action.version == 1
+    assert ActionComment.objects.filter(action=action).count() == 1
+
+
+# --- bulk and undo --------------------------------------------------------------------------------
+
+
+def test_bulk_assign_changes_every_selected_action(dept_a, ambassador, owner):
+    items = ActionItemFactory.create_batch(3, department=dept_a, owner=ambassador)
+    result = svc.action_items_bulk(ids=[i.pk for i in items], operation="assign", by=ambassador, owner=owner)
+    assert result.count == 3
+    assert set(ActionItem.objects.values_list("owner_id", "status")) == {(owner.pk, S.ASSIGNED)}
+
+
+def test_bulk_is_all_or_nothing(dept_a, ambassador):
+    fine = ActionItemFactory(department=dept_a, owner=ambassador)
+    closed = ActionItemFactory(department=dept_a, owner=ambassador, status=S.RESOLVED)
+    with pytest.raises(ValidationError) as excinfo:
+        svc.action_items_bulk(
+            ids=[fine.pk, closed.pk], operation="priority", by=ambassador, priority="urgent"
+        )
+    assert f"#{closed.pk}" in errors_of(excinfo)["ids"][0]
+    fine.refresh_from_db()
+    assert fine.priority == "normal"
+
+
+def test_bulk_close_then_undo_restores_status_and_owner(dept_a, ambassador):
+    items = ActionItemFactory.create_batch(2, department=dept_a, owner=ambassador, status=S.ASSIGNED)
+    result = svc.action_items_bulk(
+        ids=[i.pk for i in items], operation="close", by=ambassador, to_status=S.NO_ACTION, reason="Spam wave"
+    )
+    assert set(ActionItem.objects.values_list("status", flat=True)) == {S.NO_ACTION}
+    undone = svc.action_items_bulk_undo(undo=result.as_session()["items"], by=ambassador)
+    assert (undone.restored, undone.skipped) == (2, [])
+    assert set(ActionItem.objects.values_list("status", "close_reason", "closed_at")) == {
+        (S.ASSIGNED, "", None)
+    }
+
+
+def test_undo_restores_snooze_dates(dept_a, ambassador):
+    earlier = timezone.now() + timedelta(days=1)
+    item = ActionItemFactory(department=dept_a, owner=ambassador, snoozed_until=earlier)
+    result = svc.action_items_bulk(
+        ids=[item.pk], operation="snooze", by=ambassador, until=timezone.localdate() + timedelta(days=9)
+    )
+    svc.action_items_bulk_undo(undo=result.undo, by=ambassador)
+    item.refresh_from_db()
+    assert item.snoozed_until == earlier
+
+
+def test_undo_leaves_alone_an_action_changed_since(dept_a, ambassador, owner):
+    a, b = ActionItemFactory.create_batch(2, department=dept_a, owner=ambassador)
+    result = svc.action_items_bulk(ids=[a.pk, b.pk], operation="priority", by=ambassador, priority="urgent")
+    svc.action_item_set_priority(action=b, priority="low", by=owner)
+    undone = svc.action_items_bulk_undo(undo=result.undo, by=ambassador)
+    assert (undone.restored, undone.skipped) == (1, [b.pk])
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert (a.priority, b.priority) == ("normal", "low")
+
+
+def test_bulk_needs_a_selection(ambassador):
+    with pytest.raises(ValidationError) as excinfo:
+        svc.action_items_bulk(ids=[], operation="priority", by=ambassador, priority="high")
+    assert "ids" in errors_of(excinfo)
