@@ -1,0 +1,355 @@
+"""Any CSV file, mapped onto our roles by the source's field map (role -> column header).
+
+Promises to the person importing a spreadsheet export:
+
+- Encodings: UTF-8, UTF-8 with BOM, and Windows-1252 (what Excel writes by default) are read
+  as such; a file that turns out not to be UTF-8 part-way through switches to cp1252 from
+  that line on instead of failing. NUL bytes are dropped (PostgreSQL cannot store them).
+- Quoted cells may contain newlines; row numbers in errors are the rows a spreadsheet shows
+  (the header is row 1), not physical lines.
+- Headers are matched after trimming whitespace (case-insensitively if no exact match). A
+  role left out of the field map is read from a column named like the role itself
+  (``external_id``, ``nps``, ``comment``...). A mapped column the file lacks refuses the whole
+  file (``PayloadError``) rather than silently importing responses without their scores.
+- Rows without an id are keyed ``sha256:<digest of the row's content>:<n>``, ``n`` being the
+  row's ordinal among identical rows of the file: two identical rows are two people's
+  answers, and importing the same file again yields the same keys (so adds nothing).
+- Streaming: the file is read in chunks and rows are yielded one by one. The only state that
+  grows is 8 bytes per id-less row (to number identical rows), 16-24 MB per million rows.
+- A bad row is a ``RowResult(row=n, error=...)``; the good rows around it still come through.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from array import array
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, BinaryIO
+
+from ._common import METRICS, ROLES, clean, score, text, timestamp
+from .base import CsvAdapter, CustomerIn, PayloadError, ResponseIn, RowResult, SourceConfig
+
+CHUNK = 1 << 16
+MAX_LINE = 16 << 20  # a "line" longer than this is not a CSV we can read
+BOM = b"\xef\xbb\xbf"
+
+csv.field_size_limit(MAX_LINE)
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def _raw_lines(fileobj: BinaryIO) -> Iterator[bytes]:
+    """Split a binary stream into lines (keeping ``\\n``) without reading it all."""
+    buffer = b""
+    while True:
+        chunk = fileobj.read(CHUNK)
+        if not chunk:
+            break
+        if isinstance(chunk, str):  # a text-mode file object: be forgiving
+            chunk = chunk.encode("utf-8")
+        buffer += chunk
+        if b"\n" not in chunk:
+            if len(buffer) > MAX_LINE:
+                raise PayloadError("A line of the file is longer than 16 MB; is it really a CSV?")
+            continue
+        *lines, buffer = buffer.split(b"\n")
+        for line in lines:
+            yield line + b"\n"
+    if buffer:
+        yield buffer
+
+
+def decoded_lines(fileobj: BinaryIO) -> Iterator[str]:
+    """Decoded text lines: BOM removed, UTF-8 or else cp1252, NULs dropped."""
+    lines = _raw_lines(fileobj)
+    first = next(lines, None)
+    if first is None:
+        return
+    if first.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise PayloadError("UTF-16 files are not supported; save the file as 'CSV UTF-8'.")
+    if first.startswith(BOM):
+        first = first[len(BOM) :]
+    encoding = "utf-8"  # until a line proves otherwise; then cp1252 for the rest of the file
+    for raw in _chain(first, lines):
+        if encoding == "utf-8":
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                encoding = "cp1252"
+        if encoding == "cp1252":
+            line = raw.decode("cp1252", errors="replace")
+        if "\x00" in line:
+            line = line.replace("\x00", "")
+        yield line
+
+
+def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield first
+    yield from rest
+
+
+def records(fileobj: BinaryIO) -> Iterator[tuple[list[str] | None, str]]:
+    """``(cells, "")`` per CSV record, or ``(None, error)`` for one the csv module refuses."""
+    reader = csv.reader(decoded_lines(fileobj), strict=False)
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield None, f"Unreadable CSV row: {exc}."
+            continue
+        yield cells, ""
+
+
+# --- header matching ------------------------------------------------------------------------
+
+
+def normalise_headers(cells: Sequence[str]) -> list[str]:
+    """Trimmed headers; duplicates get " (2)", " (3)"... so no answer overwrites another."""
+    seen: dict[str, int] = {}
+    headers = []
+    for index, cell in enumerate(cells):
+        name = clean(cell).replace("\ufeff", "").strip() or f"column {index + 1}"
+        count = seen.get(name, 0) + 1
+        seen[name] = count
+        headers.append(name if count == 1 else f"{name} ({count})")
+    return headers
+
+
+def find_column(wanted: str, aliases: Sequence[Sequence[str]]) -> int | None:
+    """The index of the column whose header (or alias row) is ``wanted``, trimmed."""
+    key = wanted.strip()
+    if not key:
+        return None
+    for names in aliases:
+        for index, name in enumerate(names):
+            if name == key:
+                return index
+    lowered = key.casefold()
+    for names in aliases:
+        for index, name in enumerate(names):
+            if name.casefold() == lowered:
+                return index
+    return None
+
+
+class IdentityCounter:
+    """Ordinal of a row among identical rows so far: an open-addressing table of 64-bit digests.
+
+    Duplicates are rare, so counts above one live in a small dict; the table itself costs
+    8 bytes per distinct row (kept at most half full), which is what keeps a million-row
+    import's memory small.
+    """
+
+    def __init__(self) -> None:
+        self.table = array("Q", [0]) * 1024
+        self.used = 0
+        self.repeats: dict[int, int] = {}
+
+    def ordinal(self, digest: bytes) -> int:
+        key = int.from_bytes(digest[:8], "big") or 1  # 0 marks an empty slot
+        slot = self._slot(key)
+        if self.table[slot] == key:
+            count = self.repeats.get(key, 1) + 1
+            self.repeats[key] = count
+            return count
+        self.table[slot] = key
+        self.used += 1
+        if self.used * 2 > len(self.table):
+            self._grow()
+        return 1
+
+    def _slot(self, key: int) -> int:
+        mask = len(self.table) - 1
+        slot = key & mask
+        while self.table[slot] not in (0, key):
+            slot = (slot + 1) & mask
+        return slot
+
+    def _grow(self) -> None:
+        old = self.table
+        self.table = array("Q", [0]) * (2 * len(old))
+        for key in old:
+            if key:
+                self.table[self._slot(key)] = key
+
+
+def content_key(headers: Sequence[str], cells: Sequence[str]) -> bytes:
+    """SHA-256 of the row's non-empty cells by header: column order and trailing commas do not
+    change a row's identity."""
+    pairs = sorted((h, c) for h, c in zip(headers, cells, strict=False) if c.strip())
+    return hashlib.sha256(json.dumps(pairs, ensure_ascii=False).encode("utf-8", "replace")).digest()
+
+
+# --- the adapter ----------------------------------------------------------------------------
+
+
+class CsvFileAdapter(CsvAdapter):
+    """Plain CSV: one header row, columns chosen by the field map."""
+
+    kind = "csv"
+    content_types = ("text/csv", "application/csv", "application/vnd.ms-excel", "text/plain")
+    auth = "bearer"
+    #: role -> column names tried, in order, when the field map does not name one
+    defaults: Mapping[str, Sequence[str]] = {role: (role,) for role in ROLES}
+
+    def rows(self, *, fileobj: Any, source: SourceConfig) -> Iterator[RowResult]:
+        """Yield one ``RowResult`` per non-blank data row. ``PayloadError`` (before any row)
+        for a file whose header cannot be used: empty, UTF-16, or lacking a mapped column."""
+        stream = records(fileobj)
+        header_info = self.read_header(stream)
+        headers, aliases, zones, first_row = header_info
+        columns = self.resolve_columns(headers=headers, aliases=aliases, source=source)
+        counter = IdentityCounter()
+        row_number = first_row - 1
+        for cells, error in stream:
+            row_number += 1
+            if cells is None:
+                yield RowResult(row=row_number, error=error)
+                continue
+            if not any(cell.strip() for cell in cells):
+                continue  # a blank line: nothing to import, but it still counts as a row
+            yield self.row_result(
+                row=row_number,
+                cells=[clean(cell) for cell in cells],
+                headers=headers,
+                columns=columns,
+                zones=zones,
+                counter=counter,
+                source=source,
+            )
+
+    def read_header(
+        self, stream: Iterator[tuple[list[str] | None, str]]
+    ) -> tuple[list[str], list[list[str]], dict[int, str], int]:
+        """``(headers, alias rows, per-column time zones, number of the first data row)``."""
+        for cells, error in stream:
+            if cells is None:
+                raise PayloadError(f"The header row cannot be read: {error}")
+            if any(cell.strip() for cell in cells):
+                headers = normalise_headers(cells)
+                return headers, [headers], {}, 2
+        raise PayloadError("The file is empty: no header row.")
+
+    def resolve_columns(
+        self, *, headers: Sequence[str], aliases: Sequence[Sequence[str]], source: SourceConfig
+    ) -> dict[str, int]:
+        """role -> column index. A role the field map names must exist in the file."""
+        columns: dict[str, int] = {}
+        missing = []
+        field_map = source.field_map if isinstance(source.field_map, Mapping) else {}
+        for role in ROLES:
+            wanted = field_map.get(role)
+            if isinstance(wanted, str) and wanted.strip():
+                index = find_column(wanted, aliases)
+                if index is None:
+                    missing.append(f"{role} → {wanted.strip()!r}")
+                else:
+                    columns[role] = index
+                continue
+            for candidate in self.defaults.get(role, ()):
+                index = find_column(candidate, aliases)
+                if index is not None:
+                    columns[role] = index
+                    break
+        if missing:
+            raise PayloadError(
+                {
+                    "field_map": [
+                        "Columns named in the field map are not in the file: "
+                        + ", ".join(missing)
+                        + ". Found: "
+                        + ", ".join(headers[:50])
+                    ]
+                }
+            )
+        return columns
+
+    def row_result(
+        self,
+        *,
+        row: int,
+        cells: list[str],
+        headers: Sequence[str],
+        columns: Mapping[str, int],
+        zones: Mapping[int, str],
+        counter: IdentityCounter,
+        source: SourceConfig,
+    ) -> RowResult:
+        extra = [cell for cell in cells[len(headers) :] if cell.strip()]
+        if extra:
+            return RowResult(
+                row=row, error=f"The row has {len(cells)} cells but the header has {len(headers)} columns."
+            )
+
+        def cell(role: str) -> str:
+            index = columns.get(role)
+            return cells[index] if index is not None and index < len(cells) else ""
+
+        def label(role: str) -> str:
+            return f"Column {headers[columns[role]]!r} ({role})"
+
+        errors = []
+        scores: dict[str, int] = {}
+        for metric in METRICS:
+            try:
+                value = score(self.score_value(metric, cell(metric)), field=metric)
+            except PayloadError:
+                errors.append(f"{label(metric)}: a whole number is required, not {cell(metric).strip()!r}.")
+                continue
+            if value is not None:
+                scores[metric] = value
+        submitted_at = None
+        if "submitted_at" in columns:
+            column_zone = zones.get(columns["submitted_at"])
+            zoned = source
+            if column_zone:
+                zoned = SourceConfig(kind=source.kind, slug=source.slug, timezone=column_zone)
+            try:
+                submitted_at = timestamp(cell("submitted_at"), source=zoned)
+            except PayloadError:
+                try:  # the export's own zone may be unknown here; fall back to the source's
+                    submitted_at = timestamp(cell("submitted_at"), source=source)
+                except PayloadError:
+                    errors.append(f"{label('submitted_at')}: not a date/time: {cell('submitted_at')!r}.")
+        external_id = cell("external_id").strip()
+        if len(external_id) > 255:
+            errors.append(f"{label('external_id')}: longer than 255 characters.")
+        if errors:
+            return RowResult(row=row, error=" ".join(errors))
+        if not external_id:
+            digest = content_key(headers, cells)
+            external_id = f"sha256:{digest.hex()}:{counter.ordinal(digest)}"
+        answers = {name: value for name, value in zip(headers, cells, strict=False)}
+        return RowResult(
+            row=row,
+            response=ResponseIn(
+                external_id=external_id,
+                submitted_at=submitted_at,
+                customer=CustomerIn(
+                    external_id=text(cell("customer_id"))[:255],
+                    email=text(cell("email")),
+                    name=text(cell("name")),
+                ),
+                scores=scores,
+                comment=cell("comment").strip(),
+                touchpoint=text(cell("touchpoint")),
+                department=text(cell("department")),
+                answers=answers,
+                complete=self.is_complete(cells=cells, headers=headers),
+            ),
+        )
+
+    def score_value(self, metric: str, value: str) -> str:
+        """Hook for exports that wrap scores (none here)."""
+        return value
+
+    def is_complete(self, *, cells: Sequence[str], headers: Sequence[str]) -> bool:
+        return True
+
+
+adapter = CsvFileAdapter()
