@@ -148,6 +148,8 @@ def _validate(item: ResponseIn, *, source: Source) -> str:
         item.scores = scores_validate(scores=item.scores, source=source)
     except PayloadError as exc:
         problems.extend(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())
+    if not item.scores and not (item.comment or "").strip():
+        problems.append("A score or a comment is required.")
     email = (item.customer.email or "").strip().lower()
     if email:
         try:

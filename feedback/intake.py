@@ -36,6 +36,7 @@ from django.utils import timezone
 
 from charter.models import Department, Touchpoint
 
+from . import tasks as _tasks  # noqa: F401  (registers the Celery tasks the outbox publishes, web side too)
 from .models import Customer, OutboxEvent, Program, RawDelivery, Response, Source
 from .outbox import outbox_enqueue, outbox_mark_processed
 from .scoring import ScaleError, band_for, score_validate
