@@ -30,6 +30,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
 )
 from django.db.models.functions import Coalesce, TruncMonth
@@ -616,12 +617,19 @@ def data_state(*, department_ids: DepartmentIds, period: Period) -> dict[str, An
     )
     assumptions = RoiAssumption.objects.aggregate(n=Count("id"), last=Max("updated_at"))
     measures = SuccessMeasure.objects.aggregate(
-        n=Count("id", distinct=True),
-        actuals=Count("actuals", distinct=True),
-        last_actual=Max("actuals__id"),
+        n=Count("id"),
         validated=Max("validated_at"),
+        target=Sum("target_value"),
+        baseline=Sum("baseline_value"),
     )
-    state = {"responses": responses, "actions": actions, "assumptions": assumptions, "measures": measures}
+    actuals = MeasureActual.objects.aggregate(n=Count("id"), last=Max("id"), total=Sum("value"))
+    state = {
+        "responses": responses,
+        "actions": actions,
+        "assumptions": assumptions,
+        "measures": measures,
+        "actuals": actuals,
+    }
     moment_model = _optional_model("missions.MissionMoment")
     if moment_model is not None:
         state["moments"] = moment_model.objects.aggregate(n=Count("pk"), last=Max("pk"))
