@@ -49,3 +49,130 @@ def department_get(*, user: User, slug: str) -> Department | None:
 def department_ambassador_ids(*, user: User) -> set[int]:
     """Departments ``user`` is an ambassador of (may edit goals and triage)."""
     return set(user.ambassador_of.values_list("id", flat=True)) if user.is_authenticated else set()
+
+
+# --- Governance (charter, goals, journey, maturity) ----------------------------------------------
+# Governance documents are organisation-wide: every logged-in person reads them. Department goals
+# follow the department scope above.
+
+from dataclasses import dataclass, field  # noqa: E402
+
+from django.db.models import Avg, Prefetch  # noqa: E402
+
+from .models import (  # noqa: E402
+    CharterRole,
+    Decision,
+    DepartmentGoal,
+    GovernanceActivity,
+    GovernanceMeeting,
+    JourneyStage,
+    MaturityAssessment,
+    MaturityDimension,
+    MaturityScore,
+    MaturityStatement,
+    Priority,
+    RaciAssignment,
+    Touchpoint,
+)
+
+
+@dataclass
+class RaciRow:
+    activity: GovernanceActivity
+    values: list[str]
+    roles: list[CharterRole] = field(repr=False, default_factory=list)
+
+    @property
+    def cells(self) -> list[tuple[CharterRole, str]]:
+        return list(zip(self.roles, self.values, strict=True))
+
+
+@dataclass
+class CharterContents:
+    roles: list[CharterRole]
+    raci_rows: list[RaciRow]
+    meetings: list[GovernanceMeeting]
+    priorities: list[Priority]
+    decisions: list[Decision]
+
+
+def raci_matrix(*, roles: list[CharterRole] | None = None) -> list[RaciRow]:
+    """Activities × roles, in three queries whatever the size of the matrix."""
+    roles = roles if roles is not None else list(CharterRole.objects.all())
+    cells = {(a.activity_id, a.role_id): a.value for a in RaciAssignment.objects.all()}
+    return [
+        RaciRow(activity=act, values=[cells.get((act.pk, r.pk), "") for r in roles], roles=roles)
+        for act in GovernanceActivity.objects.all()
+    ]
+
+
+def priority_list() -> list[Priority]:
+    return list(Priority.objects.select_related("department", "success_measure").order_by("rank", "id"))
+
+
+def decision_list() -> list[Decision]:
+    return list(Decision.objects.select_related("priority", "recorded_by"))
+
+
+def charter_contents() -> CharterContents:
+    roles = list(CharterRole.objects.all())
+    return CharterContents(
+        roles=roles,
+        raci_rows=raci_matrix(roles=roles),
+        meetings=list(GovernanceMeeting.objects.all()),
+        priorities=priority_list(),
+        decisions=decision_list(),
+    )
+
+
+def department_overview_list(*, user: User) -> QuerySet[Department]:
+    """Departments in scope with their goals and ambassadors, in a constant number of queries."""
+    return department_list(user=user).prefetch_related(
+        Prefetch("goals", queryset=DepartmentGoal.objects.order_by("position", "id")), "ambassadors"
+    )
+
+
+def department_goal_get(*, user: User, pk: int) -> DepartmentGoal | None:
+    """A goal the user may see (department scope); editing is checked by the service."""
+    qs = department_scope(DepartmentGoal.objects.select_related("department"), user=user)
+    return qs.filter(pk=pk).first()
+
+
+def journey_stage_list() -> QuerySet[JourneyStage]:
+    return JourneyStage.objects.prefetch_related(
+        Prefetch(
+            "touchpoints", queryset=Touchpoint.objects.select_related("department").order_by("position", "id")
+        )
+    )
+
+
+@dataclass
+class MaturityRow:
+    assessment: MaturityAssessment
+    levels: dict[str, float]  # dimension -> mean score
+
+    @property
+    def overall(self) -> float | None:
+        return round(sum(self.levels.values()) / len(self.levels), 2) if self.levels else None
+
+
+def maturity_trend() -> list[MaturityRow]:
+    """Mean score per dimension per assessment, oldest first, computed in the database."""
+    assessments = list(MaturityAssessment.objects.order_by("assessed_on"))
+    levels: dict[int, dict[str, float]] = {a.pk: {} for a in assessments}
+    rows = (
+        MaturityScore.objects.values("assessment_id", "statement__dimension")
+        .annotate(mean=Avg("score"))
+        .order_by()
+    )
+    for row in rows:
+        levels[row["assessment_id"]][row["statement__dimension"]] = round(float(row["mean"]), 2)
+    return [MaturityRow(a, levels[a.pk]) for a in assessments]
+
+
+def maturity_statements_by_dimension() -> list[tuple[str, str, list[MaturityStatement]]]:
+    statements = list(MaturityStatement.objects.filter(is_active=True))
+    return [
+        (dim.value, dim.label, [s for s in statements if s.dimension == dim.value])
+        for dim in MaturityDimension
+    ]

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from simple_history.models import HistoricalRecords
 
-from charter.models import Department, DepartmentGoal
+from charter.models import Department, DepartmentGoal, Touchpoint, VersionedDocument
 
 
 class SuccessMeasure(models.Model):
@@ -57,9 +58,14 @@ class SuccessMeasure(models.Model):
     )
     validated_at = models.DateTimeField(null=True, blank=True)
     position = models.PositiveIntegerField(default=0)
+    history = HistoricalRecords(m2m_fields=[scope_departments])
+
+    # Editing any of these after finance validated them clears the validation.
+    VALIDATED_FIELDS = ("baseline_value", "baseline_date", "target_value", "target_date", "money_assumptions")
 
     class Meta:
         ordering = ["position", "id"]
+        permissions = [("validate_figures", "Can validate baselines and money assumptions")]
 
     def __str__(self) -> str:
         return self.name
@@ -71,6 +77,12 @@ class SuccessMeasure(models.Model):
     @property
     def is_validated(self) -> bool:
         return self.validated_at is not None
+
+    @property
+    def latest_actual(self) -> MeasureActual | None:
+        """Last actual by date; uses the prefetched list when the selector loaded one."""
+        actuals = sorted(self.actuals.all(), key=lambda a: (a.date, a.origin))
+        return actuals[-1] if actuals else None
 
 
 class MeasureActual(models.Model):
@@ -88,6 +100,7 @@ class MeasureActual(models.Model):
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["measure", "date"]
@@ -97,3 +110,72 @@ class MeasureActual(models.Model):
 
     def __str__(self) -> str:
         return f"{self.measure} @ {self.date}: {self.value}"
+
+
+class MissionVersion(VersionedDocument):
+    """A version of the CX Mission Statement: who we promise to be for our customers."""
+
+    CONTENT_FIELDS = ("statement", "narrative")
+
+    statement = models.TextField(help_text="The promise, in one or two sentences.")
+    narrative = models.TextField(blank=True, help_text="Why, and what it means day to day. Markdown allowed.")
+    history = HistoricalRecords()
+
+    class Meta(VersionedDocument.Meta):
+        verbose_name = "mission version"
+        permissions = [
+            ("edit_drafts", "Can create and edit drafts of governance documents"),
+            ("approve_documents", "Can approve or return governance documents"),
+        ]
+
+
+class SuccessStatementVersion(VersionedDocument):
+    """The narrative of the CX Success Statement: how CX outcomes drive business outcomes.
+
+    The measures themselves are live rows (``SuccessMeasure``) with their own audit trail.
+    """
+
+    CONTENT_FIELDS = ("narrative",)
+
+    narrative = models.TextField(help_text="Markdown allowed.")
+    history = HistoricalRecords()
+
+    class Meta(VersionedDocument.Meta):
+        verbose_name = "success statement version"
+
+
+class MissionMoment(models.Model):
+    """A short story of a moment the mission was lived (or broken) for a customer."""
+
+    class Kind(models.TextChoices):
+        LIVED = "lived", "Mission lived"
+        BROKEN = "broken", "Mission broken"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.LIVED)
+    title = models.CharField(max_length=160)
+    story = models.TextField(
+        max_length=2000, help_text="What happened, in a few sentences. Markdown allowed."
+    )
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="moments")
+    touchpoint = models.ForeignKey(
+        Touchpoint, null=True, blank=True, on_delete=models.SET_NULL, related_name="moments"
+    )
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="moments"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    featured_at = models.DateTimeField(null=True, blank=True)
+    featured_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_featured(self) -> bool:
+        return self.featured_at is not None

@@ -1,0 +1,199 @@
+"""Lifecycle services for versioned governance documents (mission, success statement, charter).
+
+Who may do what is the product's rule, checked here and nowhere else:
+CX leaders create and edit drafts and submit them; executives approve (publish) or return
+them with a comment. Any move the state machine does not allow (approving a draft, editing a
+published version) raises ``ValidationError`` with a message saying why: views answer 409,
+the API 409 too, never a 500.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max, QuerySet
+from django_fsm import can_proceed
+
+from .models import DocState, User, VersionedDocument
+
+
+class TransitionError(ValidationError):
+    """The requested move is not possible from the version's current state."""
+
+
+TRANSITIONS = {
+    "submit": ("Submit for review", DocState.DRAFT),
+    "approve": ("Approve and publish", DocState.IN_REVIEW),
+    "return": ("Return to draft", DocState.IN_REVIEW),
+}
+
+
+def _require_editor(user: User) -> None:
+    if not (user.is_cx_leader or user.is_superuser):
+        raise PermissionDenied("Only CX leaders create and edit drafts.")
+
+
+def _require_approver(user: User) -> None:
+    if not (user.is_executive or user.is_superuser):
+        raise PermissionDenied("Only executives approve or return a version.")
+
+
+def _refuse(doc: VersionedDocument, action: str) -> TransitionError:
+    state = doc.get_state_display().lower()
+    needed = {"submit": "a draft", "approve": "a version in review", "return": "a version in review",
+              "edit": "a draft"}[action]  # fmt: skip
+    verb = {"submit": "submitted", "approve": "approved", "return": "returned", "edit": "edited"}[action]
+    return TransitionError(
+        {"state": f"Only {needed} can be {verb}; version {doc.number} is {state}."}, code="invalid_transition"
+    )
+
+
+def _content(model: type[VersionedDocument], fields: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(fields) - set(model.CONTENT_FIELDS) - {"change_note"}
+    if unknown:
+        raise ValidationError({name: "This field cannot be set on a version." for name in sorted(unknown)})
+    return fields
+
+
+@transaction.atomic
+def document_draft_create[D: VersionedDocument](
+    *, model: type[D], by: User, fields: dict[str, Any] | None = None, prepare: Any = None
+) -> D:
+    """A new draft, pre-filled from the latest version so editing starts from the current text."""
+    _require_editor(by)
+    latest = model.objects.order_by("-number").first()
+    initial = {name: getattr(latest, name) for name in model.CONTENT_FIELDS} if latest else {}
+    initial.update(_content(model, fields or {}))
+    number = (model.objects.aggregate(n=Max("number"))["n"] or 0) + 1
+    doc = model(number=number, created_by=by, state=DocState.DRAFT, **initial)
+    if prepare:
+        prepare(doc)
+    doc.full_clean()
+    try:
+        with transaction.atomic():
+            doc.save()
+    except IntegrityError as exc:  # two drafts created at the same instant
+        raise ValidationError({"number": "Another version was created at the same time; retry."}) from exc
+    return doc
+
+
+@transaction.atomic
+def document_draft_update[D: VersionedDocument](*, doc: D, by: User, fields: dict[str, Any]) -> D:
+    _require_editor(by)
+    doc = type(doc).objects.select_for_update().get(pk=doc.pk)
+    if doc.state != DocState.DRAFT:
+        raise _refuse(doc, "edit")
+    for name, value in _content(type(doc), fields).items():
+        setattr(doc, name, value)
+    doc.full_clean()
+    doc.save()
+    return doc
+
+
+@transaction.atomic
+def document_submit[D: VersionedDocument](*, doc: D, by: User, prepare: Any = None) -> D:
+    _require_editor(by)
+    doc = type(doc).objects.select_for_update().get(pk=doc.pk)
+    if not can_proceed(doc.submit):
+        raise _refuse(doc, "submit")
+    if prepare:
+        prepare(doc)
+    doc.submit(by=by)
+    doc.full_clean()
+    doc.save()
+    return doc
+
+
+@transaction.atomic
+def document_approve[D: VersionedDocument](*, doc: D, by: User) -> D:
+    """Publish ``doc``; the version published until now becomes superseded (one published)."""
+    _require_approver(by)
+    model = type(doc)
+    doc = model.objects.select_for_update().get(pk=doc.pk)
+    if not can_proceed(doc.approve):
+        raise _refuse(doc, "approve")
+    for current in model.objects.select_for_update().filter(state=DocState.PUBLISHED):
+        current.supersede()
+        current.save()
+    doc.approve(by=by)
+    doc.save()
+    return doc
+
+
+@transaction.atomic
+def document_return[D: VersionedDocument](*, doc: D, by: User, comment: str) -> D:
+    _require_approver(by)
+    doc = type(doc).objects.select_for_update().get(pk=doc.pk)
+    if not can_proceed(doc.return_to_draft):
+        raise _refuse(doc, "return")
+    if not comment.strip():
+        raise ValidationError({"comment": "Say what needs to change before returning a version."})
+    doc.return_to_draft(by=by, comment=comment.strip())
+    doc.save()
+    return doc
+
+
+def document_transition[D: VersionedDocument](
+    *, doc: D, by: User, action: str, comment: str = "", prepare: Any = None
+) -> D:
+    """Dispatch a named transition (what the browser and the API post)."""
+    if action == "submit":
+        return document_submit(doc=doc, by=by, prepare=prepare)
+    if action == "approve":
+        return document_approve(doc=doc, by=by)
+    if action == "return":
+        return document_return(doc=doc, by=by, comment=comment)
+    raise ValidationError({"action": f"Unknown action {action!r}; use submit, approve or return."})
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def document_versions[D: VersionedDocument](*, model: type[D]) -> QuerySet[D]:
+    return model.objects.select_related("created_by", "submitted_by", "decided_by").order_by("-number")
+
+
+def document_published[D: VersionedDocument](*, model: type[D]) -> D | None:
+    return document_versions(model=model).filter(state=DocState.PUBLISHED).first()
+
+
+def document_current_draft[D: VersionedDocument](*, model: type[D]) -> D | None:
+    """The version being worked on (draft or in review), if any."""
+    return document_versions(model=model).filter(state__in=[DocState.DRAFT, DocState.IN_REVIEW]).first()
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    left: str
+    right: str
+    kind: str  # equal | replace | delete | insert
+
+
+@dataclass(frozen=True)
+class DiffSection:
+    label: str
+    lines: list[DiffLine]
+    changed: bool
+
+
+def text_diff(old: str, new: str) -> list[DiffLine]:
+    """Side-by-side line diff; the template escapes both sides (text, never HTML)."""
+    a, b = (old or "").splitlines(), (new or "").splitlines()
+    rows: list[DiffLine] = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
+        left, right = a[i1:i2], b[j1:j2]
+        for k in range(max(len(left), len(right))):
+            rows.append(DiffLine(left[k] if k < len(left) else "", right[k] if k < len(right) else "", tag))
+    return rows
+
+
+def document_diff(*, old: VersionedDocument, new: VersionedDocument) -> list[DiffSection]:
+    sections = []
+    for (label, a), (_label, b) in zip(old.diff_sections(), new.diff_sections(), strict=True):
+        lines = text_diff(a, b)
+        sections.append(DiffSection(label, lines, any(line.kind != "equal" for line in lines)))
+    return sections

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from django import forms
+
+from charter.models import Department, DepartmentGoal, Touchpoint
+
+from .models import MissionMoment, MissionVersion, SuccessMeasure, SuccessStatementVersion
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class MissionVersionForm(forms.ModelForm):
+    class Meta:
+        model = MissionVersion
+        fields = ["statement", "narrative", "change_note"]
+        widgets = {"statement": forms.Textarea(attrs={"rows": 3})}
+
+
+class SuccessStatementVersionForm(forms.ModelForm):
+    class Meta:
+        model = SuccessStatementVersion
+        fields = ["narrative", "change_note"]
+
+
+class SuccessMeasureForm(forms.ModelForm):
+    class Meta:
+        model = SuccessMeasure
+        fields = [
+            "name", "kind", "unit", "direction", "baseline_value", "baseline_date", "target_value",
+            "target_date", "owner_department", "department_goal", "scope_departments", "money_assumptions",
+        ]  # fmt: skip
+        widgets = {
+            "baseline_date": DATE,
+            "target_date": DATE,
+            "scope_departments": forms.CheckboxSelectMultiple,
+            "money_assumptions": forms.Textarea(attrs={"rows": 3}),
+        }
+        help_texts = {
+            "money_assumptions": "Customer value, churn cost, cost to serve… Finance validates these.",
+        }
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["department_goal"].queryset = DepartmentGoal.objects.select_related("department")
+        self.fields["owner_department"].queryset = Department.objects.all()
+
+
+class MeasureActualForm(forms.Form):
+    date = forms.DateField(widget=DATE)
+    value = forms.DecimalField(max_digits=14, decimal_places=2)
+    note = forms.CharField(max_length=200, required=False)
+
+
+class MissionMomentForm(forms.ModelForm):
+    class Meta:
+        model = MissionMoment
+        fields = ["kind", "title", "story", "department", "touchpoint"]
+        widgets = {"kind": forms.RadioSelect, "story": forms.Textarea(attrs={"rows": 4, "maxlength": 2000})}
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["touchpoint"].queryset = Touchpoint.objects.select_related("department")
+        self.fields["touchpoint"].label_from_instance = lambda t: f"{t.name} ({t.department.name})"

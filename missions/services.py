@@ -1,0 +1,145 @@
+"""Write use-cases for the mission, the success statement, its measures and Mission Moments.
+
+Document lifecycles live in ``charter.documents`` (shared by the charter). Here: success
+measures (CX leaders edit, finance validates; editing a validated figure clears the
+validation so the ROI report never shows an unvalidated number as validated), their
+actuals, and moments (anyone submits, CX leaders feature).
+
+Computed actuals: missions sits left of feedback and never imports it. The feedback side
+(pipeline/reports) computes NPS/CSAT/CES per measure with DB aggregation over
+``feedback.Response`` and records each value through ``measure_actual_record_computed``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from charter.models import User
+
+from .models import MeasureActual, MissionMoment, SuccessMeasure
+
+
+def _require_leader(user: User) -> None:
+    if not (user.is_cx_leader or user.is_superuser):
+        raise PermissionDenied("Only CX leaders edit success measures.")
+
+
+@dataclass(frozen=True)
+class MeasureSaveResult:
+    measure: SuccessMeasure
+    validation_cleared: bool
+
+
+@transaction.atomic
+def success_measure_save(
+    *, measure: SuccessMeasure, by: User, scope_departments: list | None = None
+) -> MeasureSaveResult:
+    """Create or edit a measure. A change to a validated figure clears finance's validation."""
+    _require_leader(by)
+    cleared = False
+    if measure.pk is not None and measure.validated_at is not None:
+        stored = SuccessMeasure.objects.select_for_update().get(pk=measure.pk)
+        changed = [f for f in SuccessMeasure.VALIDATED_FIELDS if getattr(stored, f) != getattr(measure, f)]
+        if changed:
+            measure.validated_at = None
+            measure.validated_by = None
+            cleared = True
+    if measure.pk is None and not measure.position:
+        measure.position = (SuccessMeasure.objects.aggregate(p=Max("position"))["p"] or 0) + 1
+    measure.full_clean()
+    measure.save()
+    if scope_departments is not None:
+        measure.scope_departments.set(scope_departments)
+    return MeasureSaveResult(measure, cleared)
+
+
+@transaction.atomic
+def success_measure_validate(*, measure: SuccessMeasure, by: User) -> SuccessMeasure:
+    """Finance confirms baseline, target and money assumptions; records who and when."""
+    if not (by.is_finance or by.is_superuser):
+        raise PermissionDenied("Only a finance partner validates a measure's figures.")
+    if measure.baseline_value is None or measure.baseline_date is None:
+        raise ValidationError({"baseline_value": "Enter a baseline value and date before validating."})
+    measure.validated_by, measure.validated_at = by, timezone.now()
+    measure.save(update_fields=["validated_by", "validated_at"])
+    return measure
+
+
+@transaction.atomic
+def success_measure_delete(*, measure: SuccessMeasure, by: User) -> None:
+    _require_leader(by)
+    if measure.priorities.exists():
+        raise ValidationError({"measure": "A charter priority uses this measure; re-link it first."})
+    measure.delete()
+
+
+@transaction.atomic
+def measure_actual_enter(
+    *, measure: SuccessMeasure, on: dt.date, value: Decimal, by: User, note: str = ""
+) -> MeasureActual:
+    """Hand-entered actuals are for business measures; CX measures are computed from feedback."""
+    if not (by.is_cx_leader or by.is_finance or by.is_superuser):
+        raise PermissionDenied("Only CX leaders and finance partners enter actuals.")
+    if measure.is_cx_metric:
+        raise ValidationError({"value": "This measure is computed from feedback; it is not entered by hand."})
+    actual, _ = MeasureActual.objects.update_or_create(
+        measure=measure,
+        date=on,
+        origin=MeasureActual.Origin.MANUAL,
+        defaults={"value": value, "note": note, "entered_by": by},
+    )
+    actual.full_clean()
+    return actual
+
+
+@transaction.atomic
+def measure_actual_record_computed(
+    *, measure: SuccessMeasure, on: dt.date, value: Decimal | float
+) -> MeasureActual:
+    """The hook the feedback side calls with a value it aggregated; idempotent per (measure, date)."""
+    actual, _ = MeasureActual.objects.update_or_create(
+        measure=measure,
+        date=on,
+        origin=MeasureActual.Origin.COMPUTED,
+        defaults={"value": Decimal(str(round(float(value), 2)))},
+    )
+    return actual
+
+
+# --- Mission Moments ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def moment_submit(*, moment: MissionMoment, by: User) -> MissionMoment:
+    """Anyone logged in tells a story; the touchpoint, if given, must be the department's."""
+    moment.submitted_by = by
+    moment.featured_at = None
+    moment.featured_by = None
+    if (
+        moment.touchpoint_id
+        and moment.department_id
+        and moment.touchpoint.department_id != moment.department_id
+    ):
+        raise ValidationError({"touchpoint": "Pick a touchpoint of the chosen department (or none)."})
+    moment.full_clean()
+    moment.save()
+    return moment
+
+
+@transaction.atomic
+def moment_feature(*, moment: MissionMoment, featured: bool, by: User) -> MissionMoment:
+    if not (by.is_cx_leader or by.is_superuser):
+        raise PermissionDenied("Only CX leaders feature Mission Moments.")
+    if featured and moment.featured_at is None:
+        moment.featured_at, moment.featured_by = timezone.now(), by
+    elif not featured:
+        moment.featured_at, moment.featured_by = None, None
+    moment.save(update_fields=["featured_at", "featured_by"])
+    return moment

@@ -1,0 +1,198 @@
+"""Mission, success statement (with measures and actuals) and Mission Moments in the browser."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from charter.document_views import DocumentKind, validation_messages
+
+from . import selectors, services
+from .forms import (
+    MeasureActualForm,
+    MissionMomentForm,
+    MissionVersionForm,
+    SuccessMeasureForm,
+    SuccessStatementVersionForm,
+)
+from .models import MissionMoment, MissionVersion, SuccessStatementVersion
+
+MISSION = DocumentKind(
+    model=MissionVersion,
+    form_class=MissionVersionForm,
+    namespace="missions",
+    slug="mission",
+    title="CX Mission Statement",
+    main_url_name="mission",
+)
+SUCCESS = DocumentKind(
+    model=SuccessStatementVersion,
+    form_class=SuccessStatementVersionForm,
+    namespace="missions",
+    slug="success",
+    title="CX Success Statement",
+    main_url_name="success",
+)
+
+
+@login_required
+def mission_view(request: HttpRequest) -> HttpResponse:
+    return render(request, "missions/mission.html", MISSION.status(request.user))
+
+
+@login_required
+def success_view(request: HttpRequest) -> HttpResponse:
+    ctx = {**SUCCESS.status(request.user), "measures": list(selectors.success_measure_list())}
+    return render(request, "missions/success.html", ctx)
+
+
+# --- measures ------------------------------------------------------------------------------------
+
+
+def _measure(pk: int):  # type: ignore[no-untyped-def]
+    measure = selectors.success_measure_get(pk=pk)
+    if measure is None:
+        raise Http404("No such measure")
+    return measure
+
+
+@login_required
+def measure_edit_view(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    if not (request.user.is_cx_leader or request.user.is_superuser):
+        raise PermissionDenied("Only CX leaders edit success measures.")
+    measure = _measure(pk) if pk else None
+    form = SuccessMeasureForm(request.POST or None, instance=measure)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                result = services.success_measure_save(
+                    measure=form.save(commit=False),
+                    by=request.user,
+                    scope_departments=list(form.cleaned_data["scope_departments"]),
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                if result.validation_cleared:
+                    messages.warning(
+                        request,
+                        f"You changed a validated figure of “{result.measure}”: finance's validation was "
+                        "cleared and must be given again.",
+                    )
+                else:
+                    messages.success(request, f"Measure “{result.measure}” saved.")
+                return redirect("missions:measure-detail", pk=result.measure.pk)
+        status = 400
+    return render(request, "missions/measure_form.html", {"form": form, "measure": measure}, status=status)
+
+
+@login_required
+def measure_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    measure = _measure(pk)
+    audit = list(measure.history.select_related("history_user").order_by("-history_date", "-history_id")[:50])
+    changes = []
+    for i, record in enumerate(audit):
+        prev = audit[i + 1] if i + 1 < len(audit) else None
+        fields = [c.field for c in record.diff_against(prev).changes] if prev else ["created"]
+        changes.append({"record": record, "fields": fields})
+    ctx = {
+        "measure": measure,
+        "actual_form": MeasureActualForm(),
+        "audit": changes,
+        "can_edit": request.user.is_cx_leader or request.user.is_superuser,
+        "can_validate": request.user.is_finance or request.user.is_superuser,
+        "can_enter": not measure.is_cx_metric
+        and (request.user.is_cx_leader or request.user.is_finance or request.user.is_superuser),
+    }
+    return render(request, "missions/measure_detail.html", ctx)
+
+
+@login_required
+@require_POST
+def measure_validate_view(request: HttpRequest, pk: int) -> HttpResponse:
+    measure = _measure(pk)
+    try:
+        services.success_measure_validate(measure=measure, by=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(validation_messages(exc)))
+        return redirect("missions:measure-detail", pk=pk)
+    messages.success(request, f"Figures of “{measure}” validated.")
+    return redirect("missions:measure-detail", pk=pk)
+
+
+@login_required
+@require_POST
+def measure_actual_view(request: HttpRequest, pk: int) -> HttpResponse:
+    measure = _measure(pk)
+    form = MeasureActualForm(request.POST)
+    if form.is_valid():
+        try:
+            services.measure_actual_enter(
+                measure=measure,
+                on=form.cleaned_data["date"],
+                value=form.cleaned_data["value"],
+                note=form.cleaned_data["note"],
+                by=request.user,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Actual recorded.")
+            return redirect("missions:measure-detail", pk=pk)
+    ctx = {"measure": measure, "actual_form": form, "audit": [], "can_enter": True}
+    return render(request, "missions/measure_detail.html", ctx, status=400)
+
+
+# --- moments -------------------------------------------------------------------------------------
+
+
+@login_required
+def moment_list_view(request: HttpRequest) -> HttpResponse:
+    featured = {"yes": True, "no": False}.get(request.GET.get("featured", ""))
+    form = MissionMomentForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                moment = services.moment_submit(moment=form.save(commit=False), by=request.user)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, f"Thank you — “{moment.title}” was shared.")
+                return redirect("missions:moments")
+        status = 400
+    page = Paginator(selectors.moment_list(featured=featured), 20).get_page(request.GET.get("page"))
+    ctx = {
+        "page": page,
+        "form": form,
+        "featured": request.GET.get("featured", ""),
+        "can_feature": request.user.is_cx_leader,
+    }
+    template = (
+        "missions/moments.html#moment-list"
+        if request.htmx and request.method == "GET"
+        else "missions/moments.html"
+    )
+    return render(request, template, ctx, status=status)
+
+
+@login_required
+@require_POST
+def moment_feature_view(request: HttpRequest, pk: int) -> HttpResponse:
+    moment = get_object_or_404(MissionMoment, pk=pk)
+    moment = services.moment_feature(
+        moment=moment, featured=request.POST.get("featured") == "1", by=request.user
+    )
+    if request.htmx:
+        moment = selectors.moment_list().get(pk=moment.pk)
+        return render(request, "missions/moments.html#moment", {"moment": moment, "can_feature": True})
+    messages.success(
+        request, f"“{moment}” is {'now featured' if moment.is_featured else 'no longer featured'}."
+    )
+    return redirect("missions:moments")
