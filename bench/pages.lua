@@ -1,0 +1,36 @@
+-- wrk script: logged-in users reading a page; one session cookie per connection/thread.
+-- Env: BENCH_COOKIES (comma-separated sessionid values), BENCH_PATH.
+local counter = 0
+local threads = {}
+local cookies = {}
+for c in string.gmatch(os.getenv("BENCH_COOKIES"), "[^,]+") do table.insert(cookies, c) end
+
+function setup(thread)
+  counter = counter + 1
+  thread:set("cookie", cookies[((counter - 1) % #cookies) + 1])
+  table.insert(threads, thread)
+end
+
+function init(args)
+  ok = 0
+  other = 0
+  wrk.headers["Cookie"] = "sessionid=" .. cookie
+  wrk.path = os.getenv("BENCH_PATH")
+end
+
+function response(status, headers, body)
+  if status == 200 then ok = ok + 1 else other = other + 1 end
+end
+
+function done(summary, latency, requests)
+  local good, bad = 0, 0
+  for _, t in ipairs(threads) do
+    good = good + t:get("ok")
+    bad = bad + t:get("other")
+  end
+  io.write(string.format(
+    'BENCH_JSON {"requests":%d,"duration_us":%d,"ok":%d,"bad":%d,"socket_errors":%d,"p50_us":%d,"p95_us":%d,"p99_us":%d,"mean_us":%d}\n',
+    summary.requests, summary.duration, good, bad,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.mean))
+end

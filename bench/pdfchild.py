@@ -1,0 +1,100 @@
+"""Measured in a child process, so peak memory is the PDF's alone (plus Django's start-up).
+
+``app``: the product's path — ``reports.services.report_generate`` on an org-wide report of
+the last 18 months (figures from the database, HTML, PDF, file saved); also saves that
+report's HTML for the baseline. ``raw``: WeasyPrint alone on the saved HTML, with the same
+static-only fetcher so both lay out the same document with the same stylesheet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import resource
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+
+def _pages(pdf: bytes) -> int | None:
+    try:
+        from pypdf import PdfReader
+    except ImportError:
+        return None
+    return len(PdfReader(io.BytesIO(pdf)).pages)
+
+
+def _rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def app(username: str, html_path: Path) -> dict:
+    from charter.models import User
+    from reports import selectors, services
+    from reports.models import Report
+
+    user = User.objects.get(username=username)
+    end = __import__("django.utils.timezone", fromlist=["now"]).now().date()
+    start = end - timedelta(days=548)
+    report = Report(
+        period_start=start,
+        period_end=end,
+        org_wide=True,
+        department_key="",
+        fingerprint=f"bench-{time.time_ns()}",
+        requested_by=user,
+    )
+    report.save()
+    t0 = time.perf_counter()
+    done = services.report_generate(report=report)
+    seconds = time.perf_counter() - t0
+    if done.status != Report.Status.DONE:
+        return {"error": f"report {done.status}: {done.error[:300]}"}
+    with done.file.open("rb") as fh:
+        pdf = fh.read()
+    t1 = time.perf_counter()
+    context = services.report_context(period=selectors.Period(start, end), department_ids=None, report=done)
+    context_seconds = time.perf_counter() - t1
+    html = services.report_html(context=context)
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    html_path.write_text(html)
+    done.file.delete(save=False)
+    return {
+        "seconds": seconds,
+        "context_seconds": round(context_seconds, 3),
+        "pages": _pages(pdf),
+        "html_kb": round(len(html.encode()) / 1024, 1),
+        "peak_rss_mb": _rss_mb(),
+    }
+
+
+def raw(html_path: Path) -> dict:
+    from weasyprint import HTML
+
+    from cxgov.pdf import STATIC_BASE_URL, StaticOnlyFetcher
+
+    html = html_path.read_text()
+    t0 = time.perf_counter()
+    pdf = HTML(string=html, base_url=STATIC_BASE_URL, url_fetcher=StaticOnlyFetcher()).write_pdf()
+    seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "pages": _pages(pdf), "peak_rss_mb": _rss_mb()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=["app", "raw"])
+    parser.add_argument("--user", default="bench-leader")
+    parser.add_argument("--html", required=True)
+    args = parser.parse_args(argv)
+    import django
+
+    django.setup()
+    result = app(args.user, Path(args.html)) if args.mode == "app" else raw(Path(args.html))
+    print("BENCH_JSON " + json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
