@@ -508,8 +508,13 @@ def ex_next_to_cx(*, department_ids: DepartmentIds, period: Period) -> list[dict
     employee = Q(program__kind=Program.Kind.EMPLOYEE_PULSE)
     exprs: dict[str, Any] = {}
     for prefix, cond in (("cx", ~employee), ("ex", employee)):
-        for key, agg in metrics.aggregates("nps").items():
-            exprs[f"{prefix}__{key}"] = Count("id", filter=agg.filter & cond)
+        exprs[f"{prefix}__count"] = Count("id", filter=cond & Q(nps__isnull=False) & ~Q(nps_band=""))
+        for key, band in (
+            ("promoters", Band.PROMOTER),
+            ("passives", Band.PASSIVE),
+            ("detractors", Band.DETRACTOR),
+        ):
+            exprs[f"{prefix}__{key}"] = Count("id", filter=cond & Q(nps_band=band))
     rows = (
         response_queryset(
             department_ids=department_ids, filters=ResponseFilters(date_from=period.start, date_to=period.end)
