@@ -286,3 +286,95 @@ def _parse_text(candidate: str) -> datetime:
         except ValueError:
             continue
     raise ValueError(candidate)
+
+
+# --- vendor signatures ----------------------------------------------------------------------
+
+
+def secret_required(source: SourceConfig, *, vendor: str) -> bytes:
+    """A signature can only be checked against a secret: without one, nothing is authentic."""
+    if not source.secret:
+        raise SignatureError(f"This {vendor} source has no signing secret, so no request can be verified.")
+    return secret_bytes(source)
+
+
+def check_window(*, sent_at: datetime, now: float, window: int = 300) -> None:
+    """Refuse signatures whose timestamp is more than ``window`` seconds off (replays)."""
+    if abs(sent_at.timestamp() - now) > window:
+        raise SignatureError("Stale signature timestamp: more than 5 minutes from now (replay refused).")
+
+
+def form_body(body: bytes) -> dict[str, str]:
+    """A form-encoded body (last value wins for repeated keys); ``PayloadError`` if undecodable."""
+    from urllib.parse import parse_qsl
+
+    try:
+        text_body = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise PayloadError("The form body is not valid UTF-8.") from None
+    try:
+        pairs = parse_qsl(text_body, keep_blank_values=True, strict_parsing=False, max_num_fields=1000)
+    except ValueError:
+        raise PayloadError("The form body cannot be parsed.") from None
+    return {clean(k): clean(v) for k, v in pairs}
+
+
+# --- mapping roles ------------------------------------------------------------------------
+
+
+MISSING = object()
+
+
+def apply_field_map(
+    response: Any, *, source: SourceConfig, lookup: Any, extra_roles: tuple[str, ...] = ()
+) -> None:
+    """Fill a ``ResponseIn`` from the source's field map (role -> vendor key).
+
+    ``lookup(key)`` returns the vendor's value for a question id/ref/property or ``MISSING``.
+    A mapped key that the payload does not carry leaves the role alone: vendors omit
+    unanswered questions, and an absent answer is not a score.
+    """
+    field_map = source.field_map if isinstance(source.field_map, Mapping) else {}
+    for role in (*ROLES, *extra_roles):
+        key = field_map.get(role)
+        if not isinstance(key, str) or not key.strip():
+            continue
+        value = lookup(key.strip())
+        if value is MISSING or value is None:
+            continue
+        if role in METRICS:
+            number = score(_scalar(value), field=role)
+            if number is not None:
+                response.scores[role] = number
+        elif role == "comment":
+            response.comment = (
+                text(_scalar(value)) if not isinstance(value, list) else ", ".join(map(text, value))
+            )
+        elif role == "email":
+            response.customer.email = text(_scalar(value))
+        elif role == "name":
+            response.customer.name = text(_scalar(value))
+        elif role == "customer_id":
+            response.customer.external_id = ident(_scalar(value), field="customer_id", required=False)
+        elif role in ("department", "touchpoint"):
+            setattr(response, role, text(_scalar(value)))
+        elif role == "submitted_at":
+            response.submitted_at = timestamp(_scalar(value), source=source)
+        elif role == "external_id":
+            mapped = ident(_scalar(value), required=False)
+            if mapped:
+                response.external_id = mapped
+
+
+def _scalar(value: Any) -> Any:
+    """The usable scalar inside a vendor answer ({"label": ...}, single-item lists)."""
+    if isinstance(value, dict):
+        for key in ("label", "value", "text", "number", "score"):
+            if key in value:
+                return value[key]
+        return None
+    if isinstance(value, list) and len(value) == 1:
+        return _scalar(value[0])
+    if isinstance(value, list):
+        return None
+    return value

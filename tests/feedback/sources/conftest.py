@@ -50,3 +50,25 @@ json_values = st.recursive(
     max_leaves=12,
 )
 header_dicts = st.dictionaries(st.text(max_size=24), st.text(max_size=60), max_size=5)
+
+
+def parse_or_payload_error(
+    adapter: Any, body: bytes, source: SourceConfig, headers: dict | None = None
+) -> None:
+    """Property-test body: any input either parses or raises ``PayloadError`` (never a 500)."""
+    from feedback.sources import ParseResult, PayloadError
+
+    try:
+        result = adapter.parse(body=body, headers=headers or {}, source=source)
+    except PayloadError:
+        return
+    assert isinstance(result, ParseResult)
+
+
+def verify_or_signature_error(adapter: Any, body: bytes, headers: dict, source: SourceConfig) -> None:
+    from feedback.sources import SignatureError
+
+    try:
+        adapter.verify(body=body, headers=headers, source=source)
+    except SignatureError:
+        return
