@@ -118,11 +118,19 @@ class TransitionForm(VersionedForm):
     verification_date = forms.DateField(widget=DATE, required=False)
     customer_told = forms.BooleanField(label="The customer was told the outcome", required=False)
 
-    def __init__(self, *args: Any, action: ActionItem | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        action: ActionItem | None = None,
+        measures: list[SuccessMeasure] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         if action is not None and action.loop == Loop.INNER:
             for name in ("root_cause", "fix", "success_measure", "verification_date"):
                 del self.fields[name]
+        elif measures is not None:  # many forms on one page share one query
+            self.fields["success_measure"].choices = [("", "---------")] + [(m.pk, str(m)) for m in measures]
 
 
 class CommentForm(forms.Form):

@@ -62,11 +62,20 @@ TABS: list[tuple[str, str]] = [
 # --- who may do what ------------------------------------------------------------------------
 
 
+def ambassador_department_ids(*, user: User) -> set[int]:
+    """Departments ``user`` is an ambassador of, fetched once per request (cached on the user)."""
+    cached: set[int] | None = getattr(user, "_cxgov_ambassador_ids", None)
+    if cached is None:
+        cached = set(user.ambassador_of.values_list("id", flat=True)) if user.is_authenticated else set()
+        user._cxgov_ambassador_ids = cached  # type: ignore[attr-defined]
+    return cached
+
+
 def can_triage(*, user: User) -> bool:
     """The inbox is for ambassadors, CX leaders and executives (read-only)."""
     if not user.is_authenticated:
         return False
-    return user.sees_all_departments or user.ambassador_of.exists()
+    return user.sees_all_departments or bool(ambassador_department_ids(user=user))
 
 
 def is_read_only(*, user: User) -> bool:
@@ -81,7 +90,7 @@ def can_edit(*, user: User, action: ActionItem, ambassador_ids: set[int] | None 
     if action.owner_id == user.pk:
         return True
     if ambassador_ids is None:
-        ambassador_ids = set(user.ambassador_of.values_list("id", flat=True))
+        ambassador_ids = ambassador_department_ids(user=user)
     return action.department_id in ambassador_ids
 
 

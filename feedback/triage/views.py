@@ -28,6 +28,8 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from missions.models import SuccessMeasure
+
 from .. import actions as svc
 from ..models import ActionItem, Loop
 from . import forms as f
@@ -62,11 +64,7 @@ def _is_partial(request: HttpRequest) -> bool:
 
 
 def _ambassador_ids(request: HttpRequest) -> set[int]:
-    cached = getattr(request, "_ambassador_ids", None)
-    if cached is None:
-        cached = set(request.user.ambassador_of.values_list("id", flat=True))
-        request._ambassador_ids = cached  # type: ignore[attr-defined]
-    return cached
+    return sel.ambassador_department_ids(user=request.user)
 
 
 # --- inbox and my actions ------------------------------------------------------------------
@@ -80,13 +78,15 @@ def _inbox_context(request: HttpRequest, *, mine_only: bool, query: QueryDict) -
     form.is_valid()
     filters = form.filters()
     rows = sel.inbox_list(user=user, filters=filters, mine_only=mine_only, now=now)
-    page = Paginator(rows, PAGE_SIZE).get_page(query.get("page"))
+    counts = sel.inbox_tab_counts(user=user, filters=filters, mine_only=mine_only, now=now)
+    paginator = Paginator(rows, PAGE_SIZE)
+    paginator.count = counts[filters.tab]  # same filters and tab: spare the COUNT(*) query
+    page = paginator.get_page(query.get("page"))
     read_only = sel.is_read_only(user=user)
     ambassador_ids = _ambassador_ids(request)
     for item in page.object_list:
         item.sla = sel.sla_badge(item, now=now)
         item.editable = not read_only and sel.can_edit(user=user, action=item, ambassador_ids=ambassador_ids)
-    counts = sel.inbox_tab_counts(user=user, filters=filters, mine_only=mine_only, now=now)
     url_name = "feedback:my-actions" if mine_only else "feedback:triage"
     undo = request.session.get(UNDO_KEY)
     if undo and (undo.get("at", 0) < (now - timedelta(minutes=UNDO_MINUTES)).timestamp()):
@@ -391,6 +391,7 @@ def _render_systemic(
     read_only = sel.is_read_only(user=user)
     ambassador_ids = _ambassador_ids(request)
     failed = failed or {}
+    measures = list(SuccessMeasure.objects.all())
     groups: dict[str, list[ActionItem]] = {}
     for action in board:
         action.editable = not read_only and sel.can_edit(
@@ -403,6 +404,7 @@ def _render_systemic(
             action.close_form = f.TransitionForm(
                 initial={"version": action.version, "to_status": ActionItem.Status.FIXED},
                 action=action,
+                measures=measures,
                 auto_id=f"id_close_{action.pk}_%s",
             )
         action.tell_form = (
