@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max, Model, QuerySet
 
 from charter.models import Department
 from charter.roles import Role
@@ -195,3 +197,49 @@ def rule_preview(*, rule: RoutingRule, limit: int = 500) -> tuple[int, int, list
     )
     matched = [r for r in recent if rule.is_default or rule_matches(rule=rule, response=r)]
     return len(matched), len(recent), matched[:20]
+
+
+# --- settings writes (the CX leader's /settings/routing/ screen) ------------------------------
+
+
+@transaction.atomic
+def routing_rule_save(*, rule: RoutingRule) -> RoutingRule:
+    """Save a rule; marking it default takes the flag off the previous default (one only).
+
+    A new rule goes to the end of the order unless a position was given.
+    """
+    if rule.owner_mode == RoutingRule.OwnerMode.USER and not rule.owner_id:
+        raise ValidationError({"owner": "Choose the person, or another owner mode."})
+    if rule.is_default:
+        RoutingRule.objects.filter(is_default=True).exclude(pk=rule.pk).update(is_default=False)
+    if rule.pk is None and not rule.position:
+        last = RoutingRule.objects.aggregate(m=Max("position"))["m"] or 0
+        rule.position = last + 10
+    rule.full_clean()
+    rule.save()
+    return rule
+
+
+@transaction.atomic
+def routing_rule_move(*, rule: RoutingRule, direction: str) -> None:
+    """Swap a rule with its neighbour in the evaluation order, renumbering 10, 20, 30..."""
+    if direction not in ("up", "down"):
+        raise ValidationError({"direction": "Move a rule up or down."})
+    rules = list(RoutingRule.objects.select_for_update().filter(is_default=False).order_by("position", "id"))
+    index = next((i for i, r in enumerate(rules) if r.pk == rule.pk), None)
+    if index is None:
+        return  # the default rule is always last
+    other = index - 1 if direction == "up" else index + 1
+    if 0 <= other < len(rules):
+        rules[index], rules[other] = rules[other], rules[index]
+    for number, item in enumerate(rules, start=1):
+        if item.position != number * 10:
+            RoutingRule.objects.filter(pk=item.pk).update(position=number * 10)
+
+
+@transaction.atomic
+def settings_object_save[T: Model](*, obj: T) -> T:
+    """Validate and save a settings row (theme, SLA policy, policy, outer-loop settings)."""
+    obj.full_clean()
+    obj.save()
+    return obj

@@ -101,7 +101,7 @@ def test_anonymous_callers_are_refused(client):
     assert client.get(URL).status_code in (401, 403)
 
 
-def test_the_list_uses_constant_queries(leader_client, dept_a, django_assert_max_num_queries):
+def test_the_list_uses_constant_queries(leader_client, dept_a):
     def count_queries() -> int:
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
