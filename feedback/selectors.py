@@ -62,7 +62,9 @@ def program_list(*, user: User) -> QuerySet[Program]:
         .values("n")
     )
     qs = (
-        Program.objects.select_related("department", "success_measure", "department_goal", "touchpoint")
+        Program.objects.select_related(
+            "department", "success_measure", "department_goal__department", "touchpoint"
+        )
         .annotate(
             response_count=Coalesce(Subquery(count_sq, output_field=IntegerField()), Value(0)),
             last_response_at=Subquery(responses.order_by("-submitted_at").values("submitted_at")[:1]),
@@ -88,7 +90,9 @@ def program_list(*, user: User) -> QuerySet[Program]:
 def program_get(*, user: User, slug: str) -> Program | None:
     return (
         department_scope(
-            Program.objects.select_related("department", "success_measure", "department_goal", "touchpoint"),
+            Program.objects.select_related(
+                "department", "success_measure", "department_goal__department", "touchpoint"
+            ),
             user=user,
         )
         .filter(slug=slug)
