@@ -24,7 +24,9 @@ from rest_framework.response import Response
 from . import documents
 from .document_views import DocumentKind
 
-_USER = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+def _user_field() -> serializers.SlugRelatedField:
+    return serializers.SlugRelatedField(slug_field="username", read_only=True)
 
 
 def version_serializer(kind: DocumentKind) -> type[serializers.ModelSerializer]:
@@ -63,9 +65,9 @@ def version_serializer(kind: DocumentKind) -> type[serializers.ModelSerializer]:
     )
     attrs: dict[str, Any] = {
         "Meta": meta,
-        "created_by": _USER,
-        "submitted_by": _USER,
-        "decided_by": _USER,
+        "created_by": _user_field(),
+        "submitted_by": _user_field(),
+        "decided_by": _user_field(),
         "__module__": __name__,
     }
     if "snapshot" in [f.name for f in model._meta.get_fields()]:

@@ -109,3 +109,69 @@ class ActionItemFactory(factory.django.DjangoModelFactory):
     department = factory.SubFactory(DepartmentFactory)
     owner = factory.SubFactory(UserFactory)
     due_at = factory.LazyFunction(timezone.now)
+
+
+# --- governance (charter, missions) ---------------------------------------------------------------
+
+
+class SuccessMeasureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "missions.SuccessMeasure"
+
+    name = factory.Sequence(lambda n: f"Measure {n}")
+    kind = "retention"
+    unit = "%"
+
+
+class PriorityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "charter.Priority"
+
+    title = factory.Sequence(lambda n: f"Priority {n}")
+    rank = factory.Sequence(lambda n: n + 1)
+    department = factory.SubFactory(DepartmentFactory)
+    success_measure = factory.SubFactory(SuccessMeasureFactory)
+
+
+class CharterRoleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "charter.CharterRole"
+        django_get_or_create = ("key",)
+
+    key = factory.Sequence(lambda n: f"role-{n}")
+    name = factory.Sequence(lambda n: f"Role {n}")
+
+
+class GovernanceActivityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "charter.GovernanceActivity"
+
+    name = factory.Sequence(lambda n: f"Activity {n}")
+
+
+class JourneyStageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "charter.JourneyStage"
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Stage {n}")
+
+
+class TouchpointFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "charter.Touchpoint"
+        django_get_or_create = ("slug",)
+
+    stage = factory.SubFactory(JourneyStageFactory)
+    name = factory.Sequence(lambda n: f"Touchpoint {n}")
+    slug = factory.Sequence(lambda n: f"touchpoint-{n}")
+    department = factory.SubFactory(DepartmentFactory)
+
+
+class MissionMomentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "missions.MissionMoment"
+
+    title = factory.Sequence(lambda n: f"Moment {n}")
+    story = "The driver waited and carried the parcel inside."
+    department = factory.SubFactory(DepartmentFactory)
