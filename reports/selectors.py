@@ -14,7 +14,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.apps import apps
 from django.db.models import (
     Avg,
     Count,
@@ -34,12 +33,15 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce, TruncMonth
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from charter.models import Department, User
 from charter.selectors import department_ids_for
+from charter.selectors import maturity_trend as charter_maturity_trend
 from feedback.models import ActionItem, Band, Loop, Program, Response, Theme
-from missions.models import MeasureActual, SuccessMeasure
+from missions.models import MeasureActual, MissionMoment, SuccessMeasure
+from missions.selectors import moment_list
 
 from . import metrics, roi
 from .links import responses_url, triage_url
@@ -159,7 +161,7 @@ def metric_trends(*, department_ids: DepartmentIds, period: Period) -> dict[str,
                 metric=metric, group=f"{month_start:%Y-%m}", label=f"{month_start:%b %Y}", agg=agg
             )
             month = Period.month(month_start)
-            item["url"] = responses_url(**{"from": month.start, "to": month.end, "metric": metric})
+            item["url"] = responses_url(date_from=month.start, date_to=month.end)
             series.append(item)
             for key in ("count", "promoters", "passives", "detractors", "high"):
                 total[key] += int(agg.get(key) or 0)
@@ -167,7 +169,7 @@ def metric_trends(*, department_ids: DepartmentIds, period: Period) -> dict[str,
         if total["count"]:
             total["mean"] /= total["count"]
         summary = metrics.result_row(metric=metric, group=None, label=None, agg=total)
-        summary["url"] = responses_url(**{"from": period.start, "to": period.end, "metric": metric})
+        summary["url"] = responses_url(date_from=period.start, date_to=period.end)
         summary["direction"] = metrics.DIRECTION[metric]
         out[metric] = {"series": series, "summary": summary}
     return out
@@ -216,7 +218,7 @@ def loop_closure(
         created = r.get("created", 0)
         closed_n = r.get("closed", 0)
         days = lambda d: round(d.total_seconds() / 86400, 1) if d is not None else None  # noqa: E731
-        q = {"loop": loop.value, "from": period.start, "to": period.end}
+        q = {"loop": loop.value, "date_from": period.start, "date_to": period.end}
         out.append(
             {
                 "loop": loop.value,
@@ -237,10 +239,10 @@ def loop_closure(
                 "overdue": r.get("overdue", 0),
                 "backlog_age_days": days(r.get("backlog_age")),
                 "oldest_days": days(now - r["oldest"]) if r.get("oldest") else None,
-                "created_url": triage_url(**q),
-                "closed_url": triage_url(**q, status="closed"),
-                "backlog_url": triage_url(loop=loop.value, status="open"),
-                "overdue_url": triage_url(loop=loop.value, status="overdue"),
+                "created_url": triage_url(tab="open", **q),
+                "closed_url": triage_url(tab="closed", **q),
+                "backlog_url": triage_url(tab="open", loop=loop.value),
+                "overdue_url": triage_url(tab="overdue", loop=loop.value),
             }
         )
     return out
@@ -272,8 +274,8 @@ def rising_themes(
     )
     out = list(themes)
     for theme in out:
-        theme.url = responses_url(theme=theme.slug, **{"from": recent_start.date()})
-        theme.actions_url = triage_url(theme=theme.slug)
+        theme.url = triage_url(tab="open", theme=theme.pk)
+        theme.actions_url = triage_url(tab="systemic", theme=theme.pk)
     return out
 
 
@@ -304,22 +306,22 @@ def top_themes(*, department_ids: DepartmentIds, period: Period, limit: int = 5)
     )
     out = list(themes)
     for theme in out:
-        theme.url = responses_url(theme=theme.slug, **{"from": period.start, "to": period.end})
-        theme.actions_url = triage_url(theme=theme.slug, loop="outer")
+        theme.url = triage_url(tab="open", theme=theme.pk, date_from=period.start, date_to=period.end)
+        theme.actions_url = triage_url(tab="systemic", theme=theme.pk)
         for action in theme.systemic_actions:
             action.url = _action_url(action.pk)
     return out
 
 
-def _action_url(pk: int) -> str:
-    from django.urls import NoReverseMatch, reverse
+def _named_url(name: str, **kwargs: Any) -> str:
+    try:
+        return reverse(name, kwargs=kwargs)
+    except NoReverseMatch:
+        return ""
 
-    for name in ("feedback:action-detail", "feedback:action-item-detail"):
-        try:
-            return reverse(name, kwargs={"pk": pk})
-        except NoReverseMatch:
-            continue
-    return ""
+
+def _action_url(pk: int) -> str:
+    return _named_url("feedback:action-detail", pk=pk)
 
 
 def programs_needing_attention(*, department_ids: DepartmentIds) -> list[Program]:
@@ -370,9 +372,9 @@ def scorecard(*, department_ids: DepartmentIds) -> list[SuccessMeasure]:
         )
         programs = list(m.programs.all())
         if m.is_cx_metric and programs:
-            m.url = responses_url(program=programs[0].slug, metric=m.kind)
+            m.url = responses_url(program=programs[0].slug)
         else:
-            m.url = triage_url(success_measure=m.pk)
+            m.url = _named_url("missions:measure-detail", pk=m.pk)
     return out
 
 
@@ -457,10 +459,12 @@ def roi_summary(
                 "amount": amount,
                 "validated": bool(a and a.is_validated),
                 "url": triage_url(
+                    tab="closed",
                     loop="inner",
-                    department=row["department__slug"],
-                    status="resolved",
-                    **{"from": period.start, "to": period.end},
+                    department=row["department_id"],
+                    status=ActionItem.Status.RESOLVED,
+                    date_from=period.start,
+                    date_to=period.end,
                 ),
             }
         )
@@ -478,7 +482,7 @@ def roi_summary(
                 "assumption": a,
                 "amount": amount,
                 "validated": bool(a and a.is_validated),
-                "url": _action_url(fix.pk) or triage_url(loop="outer", theme=fix.theme.slug),
+                "url": _action_url(fix.pk) or triage_url(tab="systemic", theme=fix.theme_id),
             }
         )
     revenue = sum((line["amount"] or Decimal(0) for line in inner_lines), Decimal(0))
@@ -532,47 +536,22 @@ def ex_next_to_cx(*, department_ids: DepartmentIds, period: Period) -> list[dict
         for prefix in ("cx", "ex"):
             agg = {k.split("__", 1)[1]: v for k, v in r.items() if k.startswith(prefix + "__")}
             item[prefix] = metrics.result_row(metric="nps", group=None, label=None, agg=agg)
-        item["cx_url"] = responses_url(
-            department=item["slug"], metric="nps", **{"from": period.start, "to": period.end}
-        )
-        item["ex_url"] = responses_url(
-            department=item["slug"], program_kind="employee_pulse", **{"from": period.start, "to": period.end}
+        item["cx_url"] = item["ex_url"] = responses_url(
+            department=item["slug"], date_from=period.start, date_to=period.end
         )
         out.append(item)
     return out
 
 
-def _optional_model(label: str) -> Any:
-    try:
-        return apps.get_model(label)
-    except LookupError:
-        return None
+def featured_moments(*, department_ids: DepartmentIds, limit: int = 6) -> list[MissionMoment]:
+    """Featured Mission Moments, most recently featured first, in the departments shown."""
+    qs = _by_departments(moment_list(featured=True), department_ids).order_by("-featured_at", "-id")
+    return list(qs[:limit])
 
 
-def featured_moments(*, department_ids: DepartmentIds, limit: int = 6) -> list[Any]:
-    """Featured Mission Moments (from the governance area, once it has landed)."""
-    model = _optional_model("missions.MissionMoment")
-    if model is None:
-        return []
-    qs = model.objects.all()
-    names = {f.name for f in model._meta.get_fields()}
-    if "featured" in names:
-        qs = qs.filter(featured=True)
-    elif "is_featured" in names:
-        qs = qs.filter(is_featured=True)
-    if department_ids is not None and "department" in names:
-        qs = qs.filter(Q(department__in=department_ids) | Q(department__isnull=True))
-    return list(qs.order_by("-pk")[:limit])
-
-
-def maturity_trend(*, limit: int = 8) -> list[Any]:
-    """Maturity assessments, oldest first (from the governance area, once it has landed)."""
-    model = _optional_model("missions.MaturityAssessment")
-    if model is None:
-        return []
-    rows = list(model.objects.order_by("-pk")[:limit])
-    rows.reverse()
-    return rows
+def maturity_trend() -> list[Any]:
+    """Maturity level per assessment, oldest first (the governance area computes it)."""
+    return charter_maturity_trend()
 
 
 def departments_named(ids: DepartmentIds) -> list[Department]:
@@ -635,9 +614,9 @@ def data_state(*, department_ids: DepartmentIds, period: Period) -> dict[str, An
         "measures": measures,
         "actuals": actuals,
     }
-    moment_model = _optional_model("missions.MissionMoment")
-    if moment_model is not None:
-        state["moments"] = moment_model.objects.aggregate(n=Count("pk"), last=Max("pk"))
+    state["moments"] = _by_departments(
+        MissionMoment.objects.filter(featured_at__isnull=False), department_ids
+    ).aggregate(n=Count("id"), last=Max("featured_at"))
     return state
 
 

@@ -106,6 +106,24 @@ def test_html_in_comments_and_titles_is_shown_as_text_in_the_pdf(
     assert "Fix <i>invoices</i> & co" in text
 
 
+def test_html_in_featured_moments_is_shown_as_text_in_the_pdf(
+    dept_a, leader, django_capture_on_commit_callbacks
+):
+    from django.utils import timezone
+
+    from missions.models import MissionMoment
+
+    MissionMoment.objects.create(
+        title="<h1>Big</h1> save",
+        story='Agent stayed late <script>document.title="pwn"</script> & fixed it',
+        department=dept_a,
+        featured_at=timezone.now(),
+    )
+    text = pdf_text(_generate(django_capture_on_commit_callbacks, user=leader))
+    assert "<h1>Big</h1> save" in text
+    assert '<script>document.title="pwn"</script> & fixed it' in text
+
+
 def test_unvalidated_assumptions_are_marked_in_the_pdf(data, leader, django_capture_on_commit_callbacks):
     from reports.demo import SEGMENTS  # noqa: F401  (same figures shape as the demo)
     from tests.reports.test_roi import _assumption
