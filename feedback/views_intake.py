@@ -31,6 +31,11 @@ from .sources import PayloadError
 PAGE_SIZE = 25
 
 
+def _posted(request: HttpRequest) -> Any:
+    """The POST data of a POST (even an empty one, so its errors show), else None."""
+    return request.POST if request.method == "POST" else None
+
+
 def _require_manager(request: HttpRequest) -> None:
     if not selectors.can_manage_programs(request.user):
         raise PermissionDenied("Only CX leaders set up programs and sources.")
@@ -69,7 +74,7 @@ def program_list_view(request: HttpRequest) -> HttpResponse:
 def program_edit_view(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     _require_manager(request)
     program = _program_or_404(request, slug) if slug else None
-    form = ProgramForm(request.POST or None, instance=program)
+    form = ProgramForm(_posted(request), instance=program)
     if request.method == "POST" and form.is_valid():
         try:
             saved = program_save(program=form.save(commit=False))
@@ -158,7 +163,7 @@ def import_upload_view(request: HttpRequest, slug: str, source_slug: str) -> Htt
     source = Source.objects.filter(program=program, slug=source_slug).first()
     if source is None:
         raise Http404("No such source")
-    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    form = ImportUploadForm(_posted(request), request.FILES if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
@@ -228,7 +233,7 @@ def _programs_for_entry(request: HttpRequest) -> QuerySet[Program]:
 def manual_entry_view(request: HttpRequest) -> HttpResponse:
     """An employee logs feedback heard from a customer; it is attributed to them."""
     programs = _programs_for_entry(request)
-    form = ManualResponseForm(request.POST or None, programs=programs)
+    form = ManualResponseForm(_posted(request), programs=programs)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
