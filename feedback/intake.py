@@ -633,6 +633,10 @@ class VendorFetchError(Exception):
     """The vendor API could not be reached or answered badly; the task may retry."""
 
 
+class VendorRefused(VendorFetchError):
+    """The vendor answered 4xx (bad credentials, unknown response): retrying will not help."""
+
+
 def _http_get_json(url: str, *, headers: Mapping[str, str], timeout: float = 10.0) -> Any:
     parsed = urllib.parse.urlparse(url)
     if parsed.scheme not in ("http", "https"):
@@ -641,6 +645,10 @@ def _http_get_json(url: str, *, headers: Mapping[str, str], timeout: float = 10.
     try:
         with urllib.request.urlopen(request, timeout=timeout) as reply:  # noqa: S310
             return json.loads(reply.read(8 * 1024 * 1024).decode("utf-8-sig"))
+    except urllib.error.HTTPError as exc:
+        if 400 <= exc.code < 500 and exc.code != 429:
+            raise VendorRefused(f"HTTP {exc.code} from {parsed.netloc}") from exc
+        raise VendorFetchError(f"HTTP {exc.code} from {parsed.netloc}") from exc
     except (urllib.error.URLError, TimeoutError, ValueError, OSError) as exc:
         raise VendorFetchError(str(exc)) from exc
 
@@ -664,17 +672,18 @@ def details_request(*, source: Source, response: Response) -> tuple[str, dict[st
     return None
 
 
-def _details_to_response(*, adapter: Any, data: Any, source: Source, ref: FetchRef) -> ResponseIn:
-    """Map the vendor's API reply with the adapter's helper (named by the adapter module)."""
-    config = source_config(source)
-    for name in ("details_to_response", "map_details", "response_from_details", "from_api"):
-        helper = getattr(adapter, name, None)
-        if callable(helper):
-            result = helper(data=data, source=config, ref=ref)
-            if isinstance(result, ParseResult):
-                result = result.responses[0]
-            return result
-    raise VendorFetchError(f"The {source.kind} adapter cannot map API details")
+def _details_to_response(*, data: Any, source: Source, ref: FetchRef) -> ResponseIn:
+    """Map the vendor's API reply with the adapter module's ``response_from_api`` helper."""
+    import importlib
+
+    module = importlib.import_module(f"feedback.sources.{source.kind}")
+    helper = getattr(module, "response_from_api", None)
+    if not callable(helper):
+        raise VendorFetchError(f"The {source.kind} adapter cannot map API details")
+    result = helper(data, source=source_config(source))
+    if isinstance(result, ParseResult):
+        result = result.responses[0]
+    return result
 
 
 def response_fetch_details(*, response_id: int, event_id: int | None = None) -> str:
@@ -693,16 +702,24 @@ def response_fetch_details(*, response_id: int, event_id: int | None = None) -> 
         outbox_mark_processed(event_id=event_id)
         return "no_credentials"
     url, headers = call
-    data = _http_get_json(url, headers=headers)
+    try:
+        data = _http_get_json(url, headers=headers)
+    except VendorRefused as exc:
+        # Keep it visible as awaiting details; an operator fixes the credentials and re-runs.
+        log.warning("vendor refused the details fetch", extra={"response_id": response_id, "error": str(exc)})
+        OutboxEvent.objects.filter(id=event_id).update(last_error=str(exc)[:2000])
+        outbox_mark_processed(event_id=event_id)
+        return "vendor_refused"
     ref_data = (response.answers or {}).get(FETCH_KEY) or {}
     ref = FetchRef(
         external_id=response.external_id,
         survey_id=str(ref_data.get("survey_id") or ""),
         extra=dict(ref_data.get("extra") or {}),
     )
-    adapter = adapter_for(source.kind)
     try:
-        item = _details_to_response(adapter=adapter, data=data, source=source, ref=ref)
+        if not isinstance(data, dict):
+            raise PayloadError({"non_field_errors": ["The vendor API did not answer with a JSON object."]})
+        item = _details_to_response(data=data, source=source, ref=ref)
         item.external_id = response.external_id
         with transaction.atomic():
             locked = Response.objects.select_for_update().get(id=response.id)
