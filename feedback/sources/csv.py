@@ -91,7 +91,16 @@ def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield from rest
 
 
-def records(fileobj: BinaryIO) -> Iterator[tuple[list[str] | None, str]]:
+Record = tuple[list[str] | None, str]
+HeaderInfo = tuple[list[str], list[list[str]], dict[int, str], int, list[Record]]
+
+
+def _chain_records(first: list[Record], rest: Iterator[Record]) -> Iterator[Record]:
+    yield from first
+    yield from rest
+
+
+def records(fileobj: BinaryIO) -> Iterator[Record]:
     """``(cells, "")`` per CSV record, or ``(None, error)`` for one the csv module refuses."""
     reader = csv.reader(decoded_lines(fileobj), strict=False)
     while True:
@@ -201,8 +210,8 @@ class CsvFileAdapter(CsvAdapter):
         """Yield one ``RowResult`` per non-blank data row. ``PayloadError`` (before any row)
         for a file whose header cannot be used: empty, UTF-16, or lacking a mapped column."""
         stream = records(fileobj)
-        header_info = self.read_header(stream)
-        headers, aliases, zones, first_row = header_info
+        headers, aliases, zones, first_row, pending = self.read_header(stream)
+        stream = _chain_records(pending, stream)
         columns = self.resolve_columns(headers=headers, aliases=aliases, source=source)
         counter = IdentityCounter()
         row_number = first_row - 1
@@ -223,16 +232,15 @@ class CsvFileAdapter(CsvAdapter):
                 source=source,
             )
 
-    def read_header(
-        self, stream: Iterator[tuple[list[str] | None, str]]
-    ) -> tuple[list[str], list[list[str]], dict[int, str], int]:
-        """``(headers, alias rows, per-column time zones, number of the first data row)``."""
+    def read_header(self, stream: Iterator[Record]) -> HeaderInfo:
+        """``(headers, alias rows, per-column time zones, first data row number, records read
+        ahead that are data after all)``."""
         for cells, error in stream:
             if cells is None:
                 raise PayloadError(f"The header row cannot be read: {error}")
             if any(cell.strip() for cell in cells):
                 headers = normalise_headers(cells)
-                return headers, [headers], {}, 2
+                return headers, [headers], {}, 2, []
         raise PayloadError("The file is empty: no header row.")
 
     def resolve_columns(
