@@ -1,7 +1,24 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from simple_history.admin import SimpleHistoryAdmin
 
-from .models import Department, DepartmentGoal, JourneyStage, Touchpoint, User
+from .models import (
+    CharterRole,
+    CharterVersion,
+    Decision,
+    Department,
+    DepartmentGoal,
+    GovernanceActivity,
+    GovernanceMeeting,
+    JourneyStage,
+    MaturityAssessment,
+    MaturityScore,
+    MaturityStatement,
+    Priority,
+    RaciAssignment,
+    Touchpoint,
+    User,
+)
 
 
 @admin.register(User)
@@ -14,13 +31,38 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(SimpleHistoryAdmin):
     list_display = ("name", "slug", "leader")
     prepopulated_fields = {"slug": ("name",)}
     filter_horizontal = ("members", "ambassadors")
     search_fields = ("name",)
 
 
-admin.site.register(DepartmentGoal)
-admin.site.register(JourneyStage)
-admin.site.register(Touchpoint)
+@admin.register(CharterVersion)
+class CharterVersionAdmin(SimpleHistoryAdmin):
+    """Read-mostly: the lifecycle (submit, approve) belongs to the app, not to the admin."""
+
+    list_display = ("number", "state", "created_by", "decided_by", "published_at")
+    list_filter = ("state",)
+    readonly_fields = ("state", "snapshot")
+
+
+@admin.register(Priority)
+class PriorityAdmin(SimpleHistoryAdmin):
+    list_display = ("rank", "title", "department", "success_measure")
+
+
+for model in (
+    DepartmentGoal,
+    JourneyStage,
+    Touchpoint,
+    CharterRole,
+    GovernanceActivity,
+    RaciAssignment,
+    GovernanceMeeting,
+    Decision,
+    MaturityStatement,
+    MaturityAssessment,
+    MaturityScore,
+):
+    admin.site.register(model, SimpleHistoryAdmin)

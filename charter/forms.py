@@ -19,13 +19,25 @@ from .models import (
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
+class OptionalPositionMixin:
+    """``position`` only orders rows; leaving it empty means "first" (0), not an error."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        if "position" in self.fields:  # type: ignore[attr-defined]
+            self.fields["position"].required = False  # type: ignore[attr-defined]
+
+    def clean_position(self) -> int:
+        return self.cleaned_data.get("position") or 0  # type: ignore[attr-defined]
+
+
 class CharterVersionForm(forms.ModelForm):
     class Meta:
         model = CharterVersion
         fields = ["purpose", "scope", "change_note"]
 
 
-class CharterRoleForm(forms.ModelForm):
+class CharterRoleForm(OptionalPositionMixin, forms.ModelForm):
     class Meta:
         model = CharterRole
         fields = ["name", "key", "responsibilities", "accountabilities", "position"]
@@ -35,13 +47,13 @@ class CharterRoleForm(forms.ModelForm):
         }
 
 
-class GovernanceActivityForm(forms.ModelForm):
+class GovernanceActivityForm(OptionalPositionMixin, forms.ModelForm):
     class Meta:
         model = GovernanceActivity
         fields = ["name", "position"]
 
 
-class GovernanceMeetingForm(forms.ModelForm):
+class GovernanceMeetingForm(OptionalPositionMixin, forms.ModelForm):
     class Meta:
         model = GovernanceMeeting
         fields = ["name", "frequency", "attendees", "purpose", "position"]
@@ -62,21 +74,21 @@ class DecisionForm(forms.ModelForm):
         widgets = {"decided_on": DATE, "rationale": forms.Textarea(attrs={"rows": 3})}
 
 
-class DepartmentGoalForm(forms.ModelForm):
+class DepartmentGoalForm(OptionalPositionMixin, forms.ModelForm):
     class Meta:
         model = DepartmentGoal
         fields = ["title", "metric", "current_value", "target_value", "unit", "target_date", "position"]
         widgets = {"target_date": DATE}
 
 
-class JourneyStageForm(forms.ModelForm):
+class JourneyStageForm(OptionalPositionMixin, forms.ModelForm):
     class Meta:
         model = JourneyStage
         fields = ["name", "description", "position"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
 
-class TouchpointForm(forms.ModelForm):
+class TouchpointForm(OptionalPositionMixin, forms.ModelForm):
     class Meta:
         model = Touchpoint
         fields = ["stage", "name", "slug", "department", "description", "position"]

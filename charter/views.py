@@ -131,13 +131,12 @@ def _raci_cell(
     value: str,
     *,
     error: str = "",
-    status: int = 200,
+    refused: str = "",
 ) -> HttpResponse:
-    next_value = services.raci_next(value)
-    if error and next_value == "A":  # that A was refused: let the next click move on
-        next_value = services.raci_next("A")
+    # After a refused value (a second A), the next click moves past it instead of repeating it.
+    next_value = services.raci_next(refused.strip().upper() if error else value)
     ctx = {"activity": activity, "role": role, "value": value, "next_value": next_value, "error": error}
-    return render(request, "charter/charter.html#raci-cell", ctx, status=status)
+    return render(request, "charter/charter.html#raci-cell", ctx)
 
 
 @login_required
@@ -156,7 +155,7 @@ def raci_cell_view(request: HttpRequest, activity_pk: int, role_pk: int) -> Http
             .first()
         )
         if request.htmx:  # htmx swaps only 2xx: show the message inside the cell
-            return _raci_cell(request, activity, role, current or "", error=error)
+            return _raci_cell(request, activity, role, current or "", error=error, refused=value)
         messages.error(request, error)
         return render(request, "charter/charter.html", _charter_context(request), status=400)
     if request.htmx:

@@ -1,6 +1,22 @@
 from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
 
 from . import models
 
-admin.site.register(models.SuccessMeasure)
-admin.site.register(models.MeasureActual)
+
+@admin.register(models.MissionVersion, models.SuccessStatementVersion)
+class DocumentVersionAdmin(SimpleHistoryAdmin):
+    """Read-mostly: the lifecycle (submit, approve) belongs to the app, not to the admin."""
+
+    list_display = ("number", "state", "created_by", "decided_by", "published_at")
+    list_filter = ("state",)
+    readonly_fields = ("state",)
+
+
+@admin.register(models.SuccessMeasure)
+class SuccessMeasureAdmin(SimpleHistoryAdmin):
+    list_display = ("name", "kind", "baseline_value", "target_value", "validated_by", "validated_at")
+
+
+admin.site.register(models.MeasureActual, SimpleHistoryAdmin)
+admin.site.register(models.MissionMoment, SimpleHistoryAdmin)
