@@ -32,7 +32,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models.functions import Coalesce, Greatest, TruncMonth
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -200,8 +200,12 @@ def loop_closure(
                 filter=in_period
                 & Q(first_contact_due_at__isnull=False, first_contacted_at__lte=F("first_contact_due_at")),
             ),
+            # A closing date before creation (back-filled data) counts as closed at once.
             time_to_close=Avg(
-                ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField()),
+                Greatest(
+                    ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField()),
+                    Value(timedelta(0)),
+                ),
                 filter=in_period & closed & Q(closed_at__isnull=False),
             ),
             backlog=Count("id", filter=open_),

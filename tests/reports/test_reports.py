@@ -269,3 +269,36 @@ def test_beat_schedule_includes_the_monthly_report():
     schedule = beat_schedule()
     assert schedule["reports-monthly-send"]["task"] == "reports.tasks.report_monthly_send_task"
     assert "reports-sweep" in schedule
+
+
+def test_sweep_publishes_reports_left_pending_and_they_complete(data, leader):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from reports.services import report_sweep
+
+    report, _ = report_request(user=leader, period_start=START, period_end=END)  # on_commit never ran
+    Report.objects.filter(pk=report.pk).update(created_at=timezone.now() - timedelta(minutes=10))
+    assert report_sweep() == 1
+    report.refresh_from_db()
+    assert report.status == Report.Status.DONE and report.attempts == 1
+    assert report_sweep() == 0
+
+
+def test_generate_task_returns_quietly_for_a_missing_or_finished_report(data, leader):
+    from reports.tasks import report_generate_task
+
+    report_generate_task(987654)  # gone: nothing happens
+    report, _ = report_request(user=leader, period_start=START, period_end=END)
+    report_generate_task(report.pk)
+    report.refresh_from_db()
+    finished_at = report.finished_at
+    report_generate_task(report.pk)  # twice: left alone
+    report.refresh_from_db()
+    assert report.status == Report.Status.DONE and report.finished_at == finished_at
+
+
+def test_metrics_and_reports_are_in_the_openapi_schema(leader_client):
+    schema = leader_client.get("/api/schema/?format=json").json()
+    assert "/api/v1/metrics/" in schema["paths"] and "/api/v1/reports/{id}/" in schema["paths"]

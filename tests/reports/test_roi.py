@@ -182,3 +182,23 @@ def test_ambassador_gets_403_on_the_edit_form(ambassador_client):
 
 def test_action_statuses_used_by_the_model_exist():
     assert {"resolved", "fixed", "verified"} <= set(ActionItem.Status.values)
+
+
+def test_executive_dashboard_marks_unvalidated_assumptions(leader, finance, executive_client):
+    assumption = _assumption(leader)
+    page = executive_client.get("/dashboard/").content.decode()
+    assert "UNVALIDATED" not in page  # no figure uses it yet: nothing to mark
+    dept = assumption.department
+    assert dept is None
+    src = SourceFactory()
+    response = scored(source=src, submitted_at=timezone.now(), nps=1)
+    ActionItemFactory(
+        department=src.program.department,
+        response=response,
+        status="resolved",
+        first_contacted_at=timezone.now(),
+    )
+    assert "UNVALIDATED" in executive_client.get("/dashboard/").content.decode()
+    roi_assumption_validate(assumption=assumption, by=finance)
+    page = executive_client.get("/dashboard/").content.decode()
+    assert "UNVALIDATED" not in page and "All assumptions validated by finance" in page
