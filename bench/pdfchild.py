@@ -31,6 +31,8 @@ def _rss_mb() -> float:
 
 
 def app(username: str, html_path: Path) -> dict:
+    import weasyprint  # noqa: F401 - a worker that rendered before has it imported already
+
     from charter.models import User
     from reports import selectors, services
     from reports.models import Report
@@ -73,11 +75,12 @@ def app(username: str, html_path: Path) -> dict:
 def raw(html_path: Path) -> dict:
     from weasyprint import HTML
 
-    from cxgov.pdf import STATIC_BASE_URL, StaticOnlyFetcher
+    from cxgov import pdf as app_pdf
 
+    fetcher = getattr(app_pdf, "static_only_fetcher", None) or app_pdf.StaticOnlyFetcher
     html = html_path.read_text()
     t0 = time.perf_counter()
-    pdf = HTML(string=html, base_url=STATIC_BASE_URL, url_fetcher=StaticOnlyFetcher()).write_pdf()
+    pdf = HTML(string=html, base_url=app_pdf.STATIC_BASE_URL, url_fetcher=fetcher()).write_pdf()
     seconds = time.perf_counter() - t0
     return {"seconds": seconds, "pages": _pages(pdf), "peak_rss_mb": _rss_mb()}
 

@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--full", action="store_true", help="1M responses / 100k actions (default)")
     mode.add_argument("--quick", action="store_true", help="20k responses / 2k actions, a few minutes")
     parser.add_argument("--only", default="", help="comma-separated figure keys, e.g. intake,metrics")
+    parser.add_argument("--data-only", action="store_true", help="load the data, measure nothing")
     args = parser.parse_args(argv)
     quick = bool(args.quick)
     started = datetime.now(UTC)
@@ -71,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     loaded = generate.generate(sizes, progress=log)
     log(f"data ready in {time.perf_counter() - t0:.0f} s: {loaded['totals']} (added {loaded['added']})")
+    if args.data_only:
+        return 0
 
     figures.cleanup_previous_runs(log=log)
     ctx = figures.Context(quick=quick, ref=loaded["reference"], sizes=sizes, log=log)
