@@ -17,10 +17,12 @@ Why it is built this way:
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import queue
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,6 +49,20 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
 
 
+_held: contextvars.ContextVar[bool] = contextvars.ContextVar("cxgov_notifications_held", default=False)
+
+
+@contextlib.contextmanager
+def notifications_held() -> Iterator[None]:
+    """Hold every e-mail created inside for the daily digest (bulk work such as demo seeding,
+    where one e-mail per action would flood inboxes)."""
+    token = _held.set(True)
+    try:
+        yield
+    finally:
+        _held.reset(token)
+
+
 def notification_create(
     *, user: Any, subject: str, body: str, url: str = "", dedupe_key: str
 ) -> list[Notification]:
@@ -65,7 +81,9 @@ def notification_create(
     to_send: list[int] = []
     with transaction.atomic():
         for channel in channels:
-            held = channel == Notification.Channel.EMAIL and getattr(user, "daily_digest", False)
+            held = channel == Notification.Channel.EMAIL and (
+                getattr(user, "daily_digest", False) or _held.get()
+            )
             notification, created = Notification.objects.get_or_create(
                 dedupe_key=f"{dedupe_key}:{channel}"[:255],
                 defaults={

@@ -137,7 +137,7 @@ def insight_create(*, response: Response, themes: list[Theme], reason: str) -> I
     """Route an actionable response and create its insight and inner-loop action."""
     decision = response_route(response=response, theme_ids=[t.id for t in themes])
     loop = Loop.INNER if decision.loops in INNER_LOOPS else Loop.OUTER
-    start = max(response.received_at or timezone.now(), timezone.now())
+    start = response.received_at or timezone.now()  # the promise starts when we heard it
     first_contact_due, due = sla_due_dates(priority=decision.priority, loop=loop, start=start)
     insight = Insight(
         response=response,

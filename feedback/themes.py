@@ -48,8 +48,23 @@ def _tokens(text: str) -> list[str]:
 
 def _stems(text: str) -> list[str | None]:
     """Stemmed words; ``None`` for a stop word (it holds a position but matches anything)."""
-    stemmer = _stemmer()
-    return [None if word in STOP_WORDS else stemmer.stemWord(word) for word in _tokens(text)]
+    return [None if word in STOP_WORDS else _stem(word) for word in _tokens(text)]
+
+
+@lru_cache(maxsize=20000)
+def _stem(word: str) -> str:
+    return _stemmer().stemWord(word)
+
+
+@lru_cache(maxsize=2048)
+def _phrase_stems(phrase: str) -> tuple[str | None, ...]:
+    """A phrase's stems without leading/trailing stop words (they constrain nothing)."""
+    wanted = _stems(phrase)
+    while wanted and wanted[0] is None:
+        wanted.pop(0)
+    while wanted and wanted[-1] is None:
+        wanted.pop()
+    return tuple(wanted)
 
 
 def theme_phrases(theme: Theme) -> list[str]:
@@ -57,25 +72,24 @@ def theme_phrases(theme: Theme) -> list[str]:
     return [line.strip() for line in theme.keywords.splitlines() if _tokens(line)]
 
 
-def phrase_matches(phrase: str, text: str) -> bool:
-    """Python path: the phrase's stems appear consecutively in the text's words."""
-    wanted = _stems(phrase)
-    while wanted and wanted[0] is None:  # leading/trailing stop words constrain nothing
-        wanted.pop(0)
-    while wanted and wanted[-1] is None:
-        wanted.pop()
-    if not wanted:
-        return False
-    words = _stems(text)
+def _contains(words: list[str | None], wanted: tuple[str | None, ...]) -> bool:
     size = len(wanted)
+    if not size:
+        return False
     for i in range(len(words) - size + 1):
         if all(w is None or w == words[i + j] for j, w in enumerate(wanted)):
             return True
     return False
 
 
+def phrase_matches(phrase: str, text: str) -> bool:
+    """Python path: the phrase's stems appear consecutively in the text's words."""
+    return _contains(_stems(text), _phrase_stems(phrase))
+
+
 def themes_match_python(*, text: str, themes: Iterable[Theme]) -> list[Theme]:
-    return [t for t in themes if any(phrase_matches(p, text) for p in theme_phrases(t))]
+    words = _stems(text)
+    return [t for t in themes if any(_contains(words, _phrase_stems(p)) for p in theme_phrases(t))]
 
 
 def themes_match_postgres(*, text: str, themes: Iterable[Theme]) -> list[Theme]:
