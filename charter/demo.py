@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 from django.db import transaction
 
@@ -28,13 +31,19 @@ DEMO_USERS = [
 ]
 
 
+@functools.cache
+def _demo_password_hash() -> str:
+    """Hash the demo password once: ~30 demo users would otherwise cost a PBKDF2 run each."""
+    return make_password(settings.DEMO_PASSWORD)
+
+
 def _user(username: str, first: str, last: str, role: str | None) -> User:
     user, created = User.objects.get_or_create(
         username=username,
         defaults={"first_name": first, "last_name": last, "email": f"{username}@demo.cxgov.example"},
     )
     if created:
-        user.set_password(settings.DEMO_PASSWORD)
+        user.password = _demo_password_hash()
         user.save(update_fields=["password"])
     if role:
         user.groups.add(Group.objects.get(name=Role(role).label))
