@@ -20,7 +20,8 @@ os.environ.setdefault("CELERY_QUEUE", "cxgov_test")
 from .settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-CELERY_TASK_ALWAYS_EAGER = True
+# The real-worker tests (tests/worker/) start `celery worker` with CXGOV_TEST_EAGER=0.
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("CXGOV_TEST_EAGER", "1") == "1"
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 SECURE_HSTS_SECONDS = 0
@@ -29,3 +30,5 @@ WHITENOISE_USE_FINDERS = True
 AXES_ENABLED = True
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+if os.environ.get("CXGOV_TEST_EMAIL_URL"):  # the worker tests' local SMTP server
+    vars().update(env.email_url("CXGOV_TEST_EMAIL_URL"))  # noqa: F405
