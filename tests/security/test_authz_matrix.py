@@ -1,0 +1,337 @@
+# ruff: noqa: E501  (the matrix is a table: one row per line reads best)
+"""The authorization matrix: one declarative table, role × endpoint × method → status.
+
+Columns follow ``ROLES``: CX leader, ambassador of department A, action owner (member of A),
+finance partner, executive, anonymous, and a survey source (department A's bearer token, no
+session). Objects of department B are out of scope for the ambassador and the owner: 404, so
+existence does not leak. Anonymous browsers are redirected to the login page (302).
+
+Adding a URL: add one ``Row`` (``test_every_url_pattern_is_in_the_matrix`` prints a template
+for each missing one). ``kw`` builds the URL kwargs from the ``World`` (tests/security/conftest.py);
+add a ``cached_property`` there for a new kind of object.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.db import transaction
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.security.conftest import ROLES, World
+
+Kw = Callable[[World], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One endpoint and method; ``expect`` is one status per role, in ``ROLES`` order."""
+
+    url: str  # URL name ("app:name"), or a literal path starting with "/"
+    method: str
+    expect: str
+    kw: Kw | None = None
+    data: Callable[[World], Any] | None = None
+    as_json: bool = False
+    htmx: bool = False
+    note: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def statuses(self) -> list[int]:
+        if not self.expect:
+            return [0] * len(ROLES)
+        codes = [int(code) for code in self.expect.split()]
+        assert len(codes) == len(ROLES), f"{self.url}: {len(codes)} statuses for {len(ROLES)} roles"
+        return codes
+
+    @property
+    def id(self) -> str:
+        return f"{self.method} {self.url}{' ' + self.note if self.note else ''}"
+
+
+def pk(attr: str, name: str = "pk") -> Kw:
+    return lambda w: {name: getattr(w, attr).pk}
+
+
+def slug(attr: str, name: str = "slug") -> Kw:
+    return lambda w: {name: getattr(w, attr).slug}
+
+
+def number(attr: str) -> Kw:
+    return lambda w: {"number": getattr(w, attr).number}
+
+
+OTHER = "other department"
+
+# fmt: off
+#                                                              leader amb owner fin exec anon source
+MATRIX: list[Row] = [
+    # --- project ------------------------------------------------------------------------------
+    Row("home", "GET",                                          "302 302 302 302 302 302 302"),
+    Row("healthz", "GET",                                       "200 200 200 200 200 200 200"),
+    Row("api-schema", "GET",                                    "200 200 200 200 200 200 200"),
+    Row("api-docs", "GET",                                      "200 200 200 200 200 200 200"),
+    Row("api-redoc", "GET",                                     "200 200 200 200 200 200 200"),
+    # --- accounts -----------------------------------------------------------------------------
+    Row("login", "GET",                                         "200 200 200 200 200 200 200"),
+    Row("login", "POST",                                        "200 200 200 200 200 200 200",
+        data=lambda w: {"username": "nobody", "password": "wrong-password-1"}, note="wrong password"),
+    Row("logout", "POST",                                       "302 302 302 302 302 302 302"),
+    Row("logout", "GET",                                        "405 405 405 405 405 405 405"),
+    Row("password_change", "GET",                               "200 200 200 200 200 302 302"),
+    Row("password_change_done", "GET",                          "200 200 200 200 200 302 302"),
+    Row("password_reset", "GET",                                "200 200 200 200 200 200 200"),
+    Row("password_reset_done", "GET",                           "200 200 200 200 200 200 200"),
+    Row("password_reset_confirm", "GET",                        "200 200 200 200 200 200 200",
+        kw=lambda w: {"uidb64": "MQ", "token": "bad-token"}, note="invalid link"),
+    Row("password_reset_complete", "GET",                       "200 200 200 200 200 200 200"),
+    # --- admin (staff only; none of the roles is staff) ---------------------------------------
+    Row("admin:index", "GET",                                   "302 302 302 302 302 302 302"),
+    Row("admin:feedback_customer_changelist", "GET",            "302 302 302 302 302 302 302"),
+    Row("admin:feedback_source_change", "GET",                  "302 302 302 302 302 302 302",
+        kw=lambda w: {"object_id": w.source_a.pk}),
+    # --- charter ------------------------------------------------------------------------------
+    Row("charter:department-list", "GET",                       "200 200 200 200 200 302 302"),
+    Row("charter:department-detail", "GET",                     "200 200 200 404 200 302 302",
+        kw=slug("dept_a")),
+    Row("charter:department-detail", "GET",                     "200 404 404 404 200 302 302",
+        kw=slug("dept_b"), note=OTHER),
+    # --- intake and sources API -------------------------------------------------------------
+    Row("intake", "POST", "401 401 401 401 401 401 201", kw=slug("source_a"), as_json=True, data=lambda w: {"external_id": "m-1", "scores": {"nps": 3}}),
+    Row("api-source-list", "GET", "200 200 200 200 200 403 403"),
+    Row("api-source-list", "POST", "201 403 403 403 403 403 403", as_json=True, data=lambda w: {"kind": "generic", "name": "New", "program": w.program_a.slug}),
+    Row("api-source-rotate", "POST", "200 403 403 403 403 403 403", kw=slug("source_a")),
+    Row("api-source-rotate", "POST", "200 403 403 403 403 403 403", kw=slug("source_b"), note=OTHER),
+    Row("api-import-create", "POST", "400 403 403 403 403 403 403", kw=slug("source_a")),
+    Row("api-import-create", "POST", "400 403 403 403 403 403 403", kw=slug("source_b"), note=OTHER),
+    Row("api-import-detail", "GET", "200 200 200 404 200 403 403", kw=pk("import_job_a")),
+    Row("api-import-detail", "GET", "200 404 404 404 200 403 403", kw=pk("import_job_b"), note=OTHER),
+    Row("api-response-list", "GET", "200 200 200 200 200 403 403"),
+    # --- reports API ---------------------------------------------------------------------------
+    Row("reports-api:metrics", "GET", "400 400 400 400 400 403 403"),
+    Row("reports-api:report-list", "GET", "200 200 200 200 200 403 403"),
+    Row("reports-api:report-list", "POST", "400 400 400 400 400 403 403", as_json=True, data=lambda w: {}),
+    Row("reports-api:report-detail", "GET", "200 404 404 404 200 403 403", kw=pk("report_a")),
+    Row("reports-api:report-detail", "GET", "200 404 404 404 200 403 403", kw=pk("report_b"), note=OTHER),
+    # --- charter -------------------------------------------------------------------------------
+    Row("charter:charter", "GET", "200 200 200 200 200 302 302"),
+    Row("charter:charter-pdf", "GET", "200 200 200 200 200 302 302"),
+    Row("charter:charter-versions", "GET", "200 200 200 200 200 302 302"),
+    Row("charter:charter-new", "GET", "200 403 403 403 403 302 302"),
+    Row("charter:charter-new", "POST", "400 403 403 403 403 302 302"),
+    Row("charter:charter-version", "GET", "200 200 200 200 200 302 302", kw=number("charter_v1")),
+    Row("charter:charter-transition", "POST", "400 400 400 400 400 302 302", kw=number("charter_v1")),
+    Row("charter:charter-diff", "GET", "200 200 200 200 200 302 302"),
+    Row("charter:raci-cell", "GET", "405 405 405 405 405 302 302", kw=lambda w: {"activity_pk": w.activity.pk, "role_pk": w.charter_role.pk}),
+    Row("charter:raci-cell", "POST", "302 403 403 403 403 302 302", kw=lambda w: {"activity_pk": w.activity.pk, "role_pk": w.charter_role.pk}),
+    Row("charter:priority-new", "GET", "200 403 403 403 403 302 302"),
+    Row("charter:priority-new", "POST", "400 403 403 403 403 302 302"),
+    Row("charter:priority-reorder", "POST", "302 403 403 403 403 302 302"),
+    Row("charter:priority-edit", "GET", "200 403 403 403 403 302 302", kw=pk("priority")),
+    Row("charter:priority-edit", "POST", "400 403 403 403 403 302 302", kw=pk("priority")),
+    Row("charter:priority-move", "POST", "400 403 403 403 403 302 302", kw=pk("priority")),
+    Row("charter:priorities-delete", "POST", "302 403 403 403 403 302 302", kw=pk("priority")),
+    Row("charter:role-new", "GET", "200 403 403 403 403 302 302"),
+    Row("charter:role-new", "POST", "400 403 403 403 403 302 302"),
+    Row("charter:role-edit", "GET", "200 403 403 403 403 302 302", kw=pk("charter_role")),
+    Row("charter:role-edit", "POST", "400 403 403 403 403 302 302", kw=pk("charter_role")),
+    Row("charter:roles-delete", "POST", "302 403 403 403 403 302 302", kw=pk("charter_role")),
+    Row("charter:activity-new", "GET", "200 403 403 403 403 302 302"),
+    Row("charter:activity-new", "POST", "400 403 403 403 403 302 302"),
+    Row("charter:activity-edit", "GET", "200 403 403 403 403 302 302", kw=pk("activity")),
+    Row("charter:activity-edit", "POST", "400 403 403 403 403 302 302", kw=pk("activity")),
+    Row("charter:raci-delete", "POST", "302 403 403 403 403 302 302", kw=pk("activity")),
+    Row("charter:meeting-new", "GET", "200 403 403 403 403 302 302"),
+    Row("charter:meeting-new", "POST", "400 403 403 403 403 302 302"),
+    Row("charter:meeting-edit", "GET", "200 403 403 403 403 302 302", kw=pk("meeting")),
+    Row("charter:meeting-edit", "POST", "400 403 403 403 403 302 302", kw=pk("meeting")),
+    Row("charter:cadence-delete", "POST", "302 403 403 403 403 302 302", kw=pk("meeting")),
+    Row("charter:decision-new", "GET", "200 403 403 403 403 302 302"),
+    Row("charter:decision-new", "POST", "400 403 403 403 403 302 302"),
+    Row("charter:decision-edit", "GET", "200 403 403 403 403 302 302", kw=pk("decision")),
+    Row("charter:decision-edit", "POST", "400 403 403 403 403 302 302", kw=pk("decision")),
+    Row("charter:decisions-delete", "POST", "302 403 403 403 403 302 302", kw=pk("decision")),
+    Row("charter:goal-new", "GET", "200 200 404 404 404 302 302", kw=slug("dept_a"), note="dept A"),
+    Row("charter:goal-new", "GET", "200 404 404 404 404 302 302", kw=slug("dept_b"), note=OTHER),
+    Row("charter:goal-new", "POST", "400 400 404 404 404 302 302", kw=slug("dept_a"), note="dept A"),
+    Row("charter:goal-new", "POST", "400 404 404 404 404 302 302", kw=slug("dept_b"), note=OTHER),
+    Row("charter:goal-edit", "GET", "200 200 404 404 404 302 302", kw=pk("goal_a"), note="dept A"),
+    Row("charter:goal-edit", "GET", "200 404 404 404 404 302 302", kw=pk("goal_b"), note=OTHER),
+    Row("charter:goal-edit", "POST", "400 400 404 404 404 302 302", kw=pk("goal_a"), note="dept A"),
+    Row("charter:goal-edit", "POST", "400 404 404 404 404 302 302", kw=pk("goal_b"), note=OTHER),
+    Row("charter:goal-delete", "POST", "302 302 404 404 404 302 302", kw=pk("goal_a"), note="dept A"),
+    Row("charter:goal-delete", "POST", "302 404 404 404 404 302 302", kw=pk("goal_b"), note=OTHER),
+    Row("charter:journey", "GET", "200 200 200 200 200 302 302"),
+    Row("charter:stage-new", "GET", "200 403 403 403 403 302 302"),
+    Row("charter:stage-new", "POST", "400 403 403 403 403 302 302"),
+    Row("charter:stage-edit", "GET", "200 403 403 403 403 302 302", kw=pk("stage")),
+    Row("charter:stage-edit", "POST", "400 403 403 403 403 302 302", kw=pk("stage")),
+    Row("charter:touchpoint-new", "GET", "200 403 403 403 403 302 302"),
+    Row("charter:touchpoint-new", "POST", "400 403 403 403 403 302 302"),
+    Row("charter:touchpoint-edit", "GET", "200 403 403 403 403 302 302", kw=pk("touchpoint_a")),
+    Row("charter:touchpoint-edit", "POST", "400 403 403 403 403 302 302", kw=pk("touchpoint_a")),
+    Row("charter:maturity", "GET", "200 200 200 200 200 302 302"),
+    Row("charter:maturity-new", "GET", "200 403 403 403 200 302 302"),
+    Row("charter:maturity-new", "POST", "400 403 403 403 400 302 302"),
+    Row("charter:maturity-detail", "GET", "200 200 200 200 200 302 302", kw=pk("assessment")),
+    # --- missions ------------------------------------------------------------------------------
+    Row("missions:mission", "GET", "200 200 200 200 200 302 302"),
+    Row("missions:mission-versions", "GET", "200 200 200 200 200 302 302"),
+    Row("missions:mission-new", "GET", "200 403 403 403 403 302 302"),
+    Row("missions:mission-new", "POST", "400 403 403 403 403 302 302"),
+    Row("missions:mission-version", "GET", "200 200 200 200 200 302 302", kw=number("mission_v1")),
+    Row("missions:mission-transition", "POST", "400 400 400 400 400 302 302", kw=number("mission_v1")),
+    Row("missions:mission-diff", "GET", "200 200 200 200 200 302 302"),
+    Row("missions:success", "GET", "200 200 200 200 200 302 302"),
+    Row("missions:success-versions", "GET", "200 200 200 200 200 302 302"),
+    Row("missions:success-new", "GET", "200 403 403 403 403 302 302"),
+    Row("missions:success-new", "POST", "400 403 403 403 403 302 302"),
+    Row("missions:success-version", "GET", "200 200 200 200 200 302 302", kw=number("success_v1")),
+    Row("missions:success-transition", "POST", "400 400 400 400 400 302 302", kw=number("success_v1")),
+    Row("missions:success-diff", "GET", "200 200 200 200 200 302 302"),
+    Row("missions:measure-new", "GET", "200 403 403 403 403 302 302"),
+    Row("missions:measure-new", "POST", "400 403 403 403 403 302 302"),
+    Row("missions:measure-detail", "GET", "200 200 200 200 200 302 302", kw=pk("measure_a")),
+    Row("missions:measure-edit", "GET", "200 403 403 403 403 302 302", kw=pk("measure_a")),
+    Row("missions:measure-edit", "POST", "400 403 403 403 403 302 302", kw=pk("measure_a")),
+    Row("missions:measure-validate", "POST", "403 403 403 302 403 302 302", kw=pk("measure_a")),
+    Row("missions:measure-actual", "POST", "400 400 400 400 400 302 302", kw=pk("measure_a")),
+    Row("missions:moments", "GET", "200 200 200 200 200 302 302"),
+    Row("missions:moments", "POST", "400 400 400 400 400 302 302"),
+    Row("missions:moment-feature", "POST", "302 403 403 403 403 302 302", kw=pk("moment_a")),
+    # --- feedback: triage ----------------------------------------------------------------------
+    Row("feedback:triage", "GET", "200 200 302 302 200 302 302"),
+    Row("feedback:triage-bulk", "POST", "400 400 400 400 403 302 302"),
+    Row("feedback:triage-undo", "POST", "400 400 400 400 400 302 302"),
+    Row("feedback:my-actions", "GET", "200 200 200 200 200 302 302"),
+    Row("feedback:action-detail", "GET", "200 200 200 404 200 302 302", kw=pk("action_a"), note="dept A"),
+    Row("feedback:action-detail", "GET", "200 404 404 404 200 302 302", kw=pk("action_b"), note=OTHER),
+    Row("feedback:action-operate", "POST", "302 302 302 404 403 302 302", kw=lambda w: {"pk": w.action_a.pk, "op": "priority"}, data=lambda w: {"priority": "high", "version": w.action_a.version}, note="dept A"),
+    Row("feedback:action-operate", "POST", "302 404 404 404 403 302 302", kw=lambda w: {"pk": w.action_b.pk, "op": "priority"}, data=lambda w: {"priority": "high", "version": w.action_b.version}, note=OTHER),
+    Row("feedback:systemic", "GET", "200 200 404 404 200 302 302"),
+    Row("feedback:systemic-tell", "POST", "400 400 403 404 403 302 302", kw=pk("outer_action_a"), note="dept A"),
+    Row("feedback:systemic-tell", "POST", "400 404 404 404 403 302 302", kw=pk("outer_action_b"), note=OTHER),
+    # --- reports -------------------------------------------------------------------------------
+    Row("reports:dashboard", "GET", "200 200 200 200 200 302 302"),
+    Row("reports:dashboard-export", "GET", "200 200 200 200 200 302 302", kw=lambda w: {"table": "departments"}),
+    Row("reports:report-list", "GET", "200 200 200 200 200 302 302"),
+    Row("reports:report-list", "POST", "200 200 200 200 200 302 302"),
+    Row("reports:report-detail", "GET", "200 404 404 404 200 302 302", kw=pk("report_a"), note="dept A"),
+    Row("reports:report-detail", "GET", "200 404 404 404 200 302 302", kw=pk("report_b"), note=OTHER),
+    Row("reports:report-download", "GET", "404 404 404 404 404 302 302", kw=pk("report_a"), note="dept A"),
+    Row("reports:report-download", "GET", "404 404 404 404 404 302 302", kw=pk("report_b"), note=OTHER),
+    Row("reports:roi-assumptions", "GET", "200 200 200 200 200 302 302"),
+    Row("reports:roi-assumption-create", "GET", "200 403 403 200 403 302 302"),
+    Row("reports:roi-assumption-create", "POST", "400 403 403 400 403 302 302"),
+    Row("reports:roi-assumption-edit", "GET", "200 403 403 200 403 302 302", kw=pk("roi_assumption")),
+    Row("reports:roi-assumption-edit", "POST", "400 403 403 400 403 302 302", kw=pk("roi_assumption")),
+    Row("reports:roi-assumption-validate", "POST", "403 403 403 302 403 302 302", kw=pk("roi_assumption")),
+    # --- rows with meaningful data (the empty-form rows above stop at validation) ---------------
+    Row("feedback:triage-bulk", "POST", "302 302 302 404 403 302 302", data=lambda w: {"ids": [w.action_a.pk], "operation": "priority", "priority": "high"}, note="dept A"),
+    Row("feedback:triage-bulk", "POST", "302 404 404 404 403 302 302", data=lambda w: {"ids": [w.action_b.pk], "operation": "priority", "priority": "high"}, note=OTHER),
+    Row("missions:measure-actual", "POST", "302 403 403 302 403 302 302", kw=pk("measure_a"), data=lambda w: {"date": "2026-01-31", "value": "5"}, note="valid"),
+    Row("missions:mission-transition", "POST", "302 403 403 403 403 302 302", kw=number("mission_v1"), data=lambda w: {"action": "submit"}, note="submit"),
+    Row("charter:charter-transition", "POST", "302 403 403 403 403 302 302", kw=number("charter_v1"), data=lambda w: {"action": "submit"}, note="submit"),
+]
+# fmt: on
+
+#: URL keys covered by a rule instead of rows: the admin (staff only, checked by the rows above).
+COVERED_BY_RULE = [re.compile(r"^admin:"), re.compile(r"^admin/")]
+
+
+def url_keys(patterns: list[Any] | None = None, prefix: str = "", ns: str | None = None) -> Iterator[str]:
+    """Every URL pattern of the project as ``namespace:name`` (or its route when unnamed)."""
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(pattern, URLResolver):
+            inner = ns
+            if pattern.namespace:
+                inner = f"{ns}:{pattern.namespace}" if ns else pattern.namespace
+            yield from url_keys(pattern.url_patterns, prefix + str(pattern.pattern), inner)
+        elif isinstance(pattern, URLPattern):
+            if pattern.name:
+                yield f"{ns}:{pattern.name}" if ns else pattern.name
+            else:
+                yield f"{ns}:{prefix}{pattern.pattern}" if ns else f"{prefix}{pattern.pattern}"
+
+
+CELLS = sum(len(ROLES) for _ in MATRIX)  # reported in the summary: matrix cells checked
+
+
+def _request(world: World, row: Row, role: str) -> Any:
+    client = world.client_for(role)
+    url = row.url if row.url.startswith("/") else reverse(row.url, kwargs=row.kw(world) if row.kw else None)
+    headers = dict(row.extra)
+    if row.htmx:
+        headers["HX-Request"] = "true"
+    data = row.data(world) if row.data else None
+    method = getattr(client, row.method.lower())
+    if row.as_json:
+        return method(url, data=json.dumps(data or {}), content_type="application/json", headers=headers)
+    if data is None and row.method in ("GET", "HEAD", "DELETE", "OPTIONS"):
+        return method(url, headers=headers)
+    return method(url, data=data or {}, headers=headers)
+
+
+@pytest.mark.parametrize("row", MATRIX, ids=[row.id for row in MATRIX])
+def test_each_role_gets_the_status_the_matrix_says(fast_world: World, row: Row) -> None:
+    """One row, seven roles; each request runs in its own savepoint so a write by one role
+    (a delete, a transition) never changes what the next role sees."""
+    if row.kw:
+        row.kw(fast_world)  # make the row's objects outside the savepoints
+    if row.data:
+        row.data(fast_world)
+    fast_world.source_a  # noqa: B018  (the source role's token)
+    wrong: dict[str, str] = {}
+    for role, expected in zip(ROLES, row.statuses, strict=True):
+        savepoint = transaction.savepoint()
+        try:
+            response = _request(fast_world, row, role)
+            got = response.status_code
+            anonymous_get = role in ("anonymous", "source") and row.method == "GET" and row.url != "home"
+            if got == expected == 302 and anonymous_get and "login" not in response["Location"]:
+                wrong[role] = f"redirected to {response['Location']}, not to the login page"
+            if got != expected:
+                wrong[role] = f"{got} (expected {expected})"
+        finally:
+            transaction.savepoint_rollback(savepoint)
+    assert not wrong, f"{row.id}: {wrong}"
+
+
+def test_every_url_pattern_is_in_the_matrix() -> None:
+    covered = {row.url for row in MATRIX}
+    missing = sorted(
+        key
+        for key in set(url_keys())
+        if key not in covered and not any(rule.search(key) for rule in COVERED_BY_RULE)
+    )
+    template = "\n".join(f'    Row("{key}", "GET", "200 200 200 200 200 302 302"),' for key in missing)
+    assert not missing, f"URL patterns missing from the authorization matrix; add rows like:\n{template}"
+
+
+def test_out_of_department_rows_never_reveal_existence_to_the_scoped_roles() -> None:
+    """A department B object answers the ambassador and owner of A with 404, or with the very
+    status they get for department A's object (a role-level refusal says nothing about B)."""
+    twins = {(row.url, row.method): row for row in MATRIX if not row.note.startswith(OTHER)}
+    for row in MATRIX:
+        if not row.note.startswith(OTHER):
+            continue
+        twin = twins.get((row.url, row.method))
+        for role in ("ambassador", "owner"):
+            status = dict(zip(ROLES, row.statuses, strict=True))[role]
+            if status in (404, 405):
+                continue
+            assert twin is not None, f"{row.id}: {role} gets {status}, and there is no department A row"
+            assert status == dict(zip(ROLES, twin.statuses, strict=True))[role], f"{row.id} as {role}"
+
+
+def test_every_url_with_an_object_in_it_has_an_other_department_row() -> None:
+    """A department-owned object addressed by the URL must be tried from the wrong department."""
+    department_owned = {row.url for row in MATRIX if row.note.startswith(OTHER)}
+    needing = {row.url for row in MATRIX if row.kw is not None and row.note.startswith("dept")}
+    assert needing <= department_owned, sorted(needing - department_owned)
