@@ -66,3 +66,17 @@ for model in (
     models.Notification,
 ):
     admin.site.register(model)
+
+
+@admin.register(models.PrivacyRequest)
+class PrivacyRequestAdmin(admin.ModelAdmin):
+    """Read-only: the audit trail of privacy requests is never edited by hand."""
+
+    list_display = ("kind", "customer_ref", "by", "reason", "created_at")
+    list_filter = ("kind",)
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False

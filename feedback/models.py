@@ -690,3 +690,31 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class PrivacyRequest(models.Model):
+    """The audit record of a customer's data export or erasure: who did it, when, and what.
+
+    It outlives the erasure on purpose (it holds no personal data, only the customer's row id
+    and counts), so we can show a regulator that a request was honoured.
+    """
+
+    class Kind(models.TextChoices):
+        EXPORT = "export", "Personal data export"
+        ERASE = "erase", "Erasure"
+
+    kind = models.CharField(max_length=6, choices=Kind.choices)
+    customer = models.ForeignKey(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="privacy_requests"
+    )
+    customer_ref = models.CharField(max_length=40, help_text="The customer's row id, kept after erasure.")
+    by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=255, blank=True, help_text="E.g. the ticket of the request.")
+    summary = models.JSONField(default=dict, blank=True, help_text="Counts of what was exported or erased.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of customer {self.customer_ref}"
