@@ -6,6 +6,7 @@ from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
@@ -102,11 +103,14 @@ class ReportListView(APIView):
             status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK,
         )
 
-    @extend_schema(responses={200: ReportSerializer(many=True)}, summary="Reports you may download")
+    @extend_schema(
+        responses={200: ReportSerializer(many=True)}, summary="Reports you may download (paginated)"
+    )
     def get(self, request: Request) -> ApiResponse:
-        reports = selectors.report_list(user=request.user)
-        return ApiResponse(
-            {"results": ReportSerializer(reports, many=True, context={"request": request}).data}
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(selectors.report_list(user=request.user), request, view=self)
+        return paginator.get_paginated_response(
+            ReportSerializer(page, many=True, context={"request": request}).data
         )
 
 

@@ -578,14 +578,14 @@ def report_visible_to(*, report: Report, user: User) -> bool:
     return bool(wanted) and wanted <= allowed
 
 
-def report_list(*, user: User, limit: int = 50) -> list[Report]:
-    """The reports ``user`` may see, newest first (two queries)."""
+def report_list(*, user: User) -> QuerySet[Report]:
+    """The reports ``user`` may see, newest first (paginate it; two queries a page)."""
     allowed = department_ids_for(user=user)
     qs = Report.objects.select_related("requested_by").prefetch_related("departments")
     if allowed is not None:
-        qs = qs.filter(org_wide=False).exclude(departments__in=Department.objects.exclude(id__in=allowed))
-        qs = qs.filter(departments__in=allowed).distinct()
-    return list(qs[:limit])
+        outside = Department.objects.exclude(id__in=allowed)
+        qs = qs.filter(org_wide=False, departments__in=allowed).exclude(departments__in=outside).distinct()
+    return qs.order_by("-created_at", "-id")
 
 
 def report_get(*, user: User, pk: int) -> Report | None:
@@ -766,4 +766,26 @@ def dashboard_table(*, user: User, period: Period, table: str) -> tuple[list[str
             for line in summary["outer"]
         ]
         return ["line", "subject", "quantity", f"amount_{summary['currency']}", "segment", "validation"], rows
+    if table == "excx":
+        rows = [
+            [
+                r["slug"],
+                r["name"],
+                _num(r["cx"]["score"]),
+                r["cx"]["count"],
+                _num(r["ex"]["score"]),
+                r["ex"]["count"],
+            ]
+            for r in ex_next_to_cx(department_ids=ids, period=period)
+        ]
+        return ["department", "name", "cx_nps", "cx_count", "ex_enps", "ex_count"], rows
+    if table == "moments":
+        return ["title", "kind", "department", "featured_at", "story"], [
+            [m.title, m.kind, m.department.name, m.featured_at, m.story]
+            for m in featured_moments(department_ids=ids, limit=100)
+        ]
+    if table == "maturity":
+        return ["assessment", "assessed_on", "overall"], [
+            [row.assessment.title, row.assessment.assessed_on, _num(row.overall)] for row in maturity_trend()
+        ]
     raise ValueError(table)

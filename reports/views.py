@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -38,7 +39,18 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     return render(request, template, {**data, "days": days, "periods": PERIODS})
 
 
-EXPORTS = ("trends", "loops", "themes", "programs", "scorecard", "roi", "departments")
+EXPORTS = (
+    "trends",
+    "loops",
+    "themes",
+    "programs",
+    "scorecard",
+    "roi",
+    "departments",
+    "excx",
+    "moments",
+    "maturity",
+)
 
 
 @login_required
@@ -128,7 +140,8 @@ def report_list_view(request: HttpRequest) -> HttpResponse:
                     request, "Nothing changed since the last report with these parameters: here it is."
                 )
             return redirect("reports:report-detail", pk=report.pk)
-    context: dict[str, Any] = {"form": form, "reports": selectors.report_list(user=request.user)}
+    page = Paginator(selectors.report_list(user=request.user), 25).get_page(request.GET.get("page"))
+    context: dict[str, Any] = {"form": form, "reports": page.object_list, "page": page}
     return render(request, "reports/report_list.html", context, status=400 if form.errors else 200)
 
 

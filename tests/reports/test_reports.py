@@ -302,3 +302,28 @@ def test_generate_task_returns_quietly_for_a_missing_or_finished_report(data, le
 def test_metrics_and_reports_are_in_the_openapi_schema(leader_client):
     schema = leader_client.get("/api/schema/?format=json").json()
     assert "/api/v1/metrics/" in schema["paths"] and "/api/v1/reports/{id}/" in schema["paths"]
+
+
+def test_report_list_shows_only_reports_in_scope_with_constant_queries(
+    data, leader, ambassador, ambassador_b, ambassador_client, django_assert_num_queries
+):
+    mine = [
+        report_request(user=ambassador, period_start=date(2026, m, 1), period_end=date(2026, m, 28))[0]
+        for m in (1, 2, 3)
+    ]
+    report_request(user=ambassador_b, period_start=START, period_end=END)
+    report_request(user=leader, period_start=START, period_end=END)
+    page = ambassador_client.get("/reports/")
+    assert [r.pk for r in page.context["reports"]] == [r.pk for r in reversed(mine)]
+    with django_assert_num_queries(
+        10
+    ):  # session, user, roles, scope, nav, form choices, count, page, prefetch
+        ambassador_client.get("/reports/")
+
+
+def test_report_api_list_is_paginated_and_scoped(data, leader, ambassador, ambassador_client):
+    report_request(user=leader, period_start=START, period_end=END)
+    mine, _ = report_request(user=ambassador, period_start=START, period_end=END)
+    body = ambassador_client.get("/api/v1/reports/").json()
+    assert body["count"] == 1 and body["results"][0]["id"] == mine.pk
+    assert body["results"][0]["departments"] == ["support"]
