@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 
     log("migrating")
     call_command("migrate", verbosity=0, interactive=False)
+    figures.cleanup_previous_runs(log=log)
     sizes = generate.Sizes.quick() if quick else generate.Sizes.full()
     t0 = time.perf_counter()
     loaded = generate.generate(sizes, progress=log)
@@ -75,7 +76,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.data_only:
         return 0
 
-    figures.cleanup_previous_runs(log=log)
     ctx = figures.Context(quick=quick, ref=loaded["reference"], sizes=sizes, log=log)
     wanted = {k.strip() for k in args.only.split(",") if k.strip()}
     results = []
