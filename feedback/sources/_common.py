@@ -233,11 +233,14 @@ _FORMATS = (
 )
 
 
-def timestamp(value: Any, *, source: SourceConfig, field: str = "submitted_at") -> datetime | None:
+def timestamp(
+    value: Any, *, source: SourceConfig, field: str = "submitted_at", tz: tzinfo | None = None
+) -> datetime | None:
     """An aware datetime from ISO 8601 text, a common spreadsheet format or a unix timestamp.
 
     Zone-less values are in the source's time zone (the vendor's account setting), never
-    silently UTC; unparseable values are a field error rather than "now".
+    silently UTC; unparseable values are a field error rather than "now". ``tz`` overrides
+    the source's zone (a CSV export naming its own), and saves a lookup per row.
     """
     if value is None or value == "":
         return None
@@ -255,7 +258,7 @@ def timestamp(value: Any, *, source: SourceConfig, field: str = "submitted_at") 
             return _from_unix(float(candidate))
         parsed = _parse_text(candidate)
         if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=zone(source))
+            parsed = parsed.replace(tzinfo=tz or zone(source))
         parsed.utcoffset()  # raises for impossible offsets
         return parsed
     except PayloadError:

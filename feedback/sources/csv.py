@@ -26,9 +26,12 @@ import hashlib
 import json
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Any, BinaryIO
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ._common import METRICS, ROLES, clean, score, text, timestamp
+from ._common import METRICS, ROLES, clean, score, timestamp, zone
 from .base import CsvAdapter, CustomerIn, PayloadError, ResponseIn, RowResult, SourceConfig
 
 CHUNK = 1 << 16
@@ -146,6 +149,19 @@ def find_column(wanted: str, aliases: Sequence[Sequence[str]]) -> int | None:
     return None
 
 
+@dataclass(frozen=True)
+class Plan:
+    """Per-file facts the row loop needs (see ``CsvFileAdapter.plan``)."""
+
+    headers: list[str]
+    width: int
+    columns: dict[str, int]
+    metrics: list[tuple[str, int, str]]
+    tz: tzinfo
+    complete_index: int | None
+    source: SourceConfig
+
+
 class IdentityCounter:
     """Ordinal of a row among identical rows so far: an open-addressing table of 64-bit digests.
 
@@ -213,6 +229,7 @@ class CsvFileAdapter(CsvAdapter):
         headers, aliases, zones, first_row, pending = self.read_header(stream)
         stream = _chain_records(pending, stream)
         columns = self.resolve_columns(headers=headers, aliases=aliases, source=source)
+        plan = self.plan(headers=headers, columns=columns, zones=zones, source=source)
         counter = IdentityCounter()
         row_number = first_row - 1
         for cells, error in stream:
@@ -222,15 +239,113 @@ class CsvFileAdapter(CsvAdapter):
                 continue
             if not any(cell.strip() for cell in cells):
                 continue  # a blank line: nothing to import, but it still counts as a row
-            yield self.row_result(
-                row=row_number,
-                cells=[clean(cell) for cell in cells],
-                headers=headers,
-                columns=columns,
-                zones=zones,
-                counter=counter,
-                source=source,
+            # Decoded cells hold no NUL and no lone surrogate (see decoded_lines), so they are
+            # stored as read.
+            yield self.row_result(row=row_number, cells=cells, plan=plan, counter=counter)
+
+    def plan(
+        self,
+        *,
+        headers: list[str],
+        columns: Mapping[str, int],
+        zones: Mapping[int, str],
+        source: SourceConfig,
+    ) -> Plan:
+        """Everything about the columns that does not change from row to row, worked out once:
+        a million-row import must not redo it per row."""
+        ts_index = columns.get("submitted_at")
+        zone_name = zones.get(ts_index) if ts_index is not None else None
+        fallback = zone(source)
+        tz = fallback
+        if zone_name:
+            try:
+                tz = ZoneInfo(zone_name)
+            except (ZoneInfoNotFoundError, ValueError):
+                tz = fallback  # the export's own zone is unknown here: use the source's
+        return Plan(
+            headers=headers,
+            width=len(headers),
+            columns=dict(columns),
+            metrics=[
+                (m, columns[m], f"Column {headers[columns[m]]!r} ({m})") for m in METRICS if m in columns
+            ],
+            tz=tz,
+            complete_index=self.complete_column(headers),
+            source=source,
+        )
+
+    def row_result(self, *, row: int, cells: list[str], plan: Plan, counter: IdentityCounter) -> RowResult:
+        width = len(cells)
+        if width > plan.width and any(cell.strip() for cell in cells[plan.width :]):
+            return RowResult(
+                row=row, error=f"The row has {width} cells but the header has {plan.width} columns."
             )
+        columns = plan.columns
+
+        def cell(role: str) -> str:
+            index = columns.get(role)
+            return cells[index] if index is not None and index < width else ""
+
+        errors = []
+        scores: dict[str, int] = {}
+        for metric, index, label in plan.metrics:
+            raw = cells[index] if index < width else ""
+            if not raw.strip():
+                continue
+            try:
+                value = score(self.score_value(metric, raw), field=metric)
+            except PayloadError:
+                errors.append(f"{label}: a whole number is required, not {raw.strip()!r}.")
+                continue
+            if value is not None:
+                scores[metric] = value
+        submitted_at = None
+        raw_time = cell("submitted_at")
+        if raw_time.strip():
+            try:
+                submitted_at = timestamp(raw_time, source=plan.source, tz=plan.tz)
+            except PayloadError:
+                label = f"Column {plan.headers[columns['submitted_at']]!r} (submitted_at)"
+                errors.append(f"{label}: not a date/time: {raw_time!r}.")
+        external_id = cell("external_id").strip()
+        if len(external_id) > 255:
+            errors.append(
+                f"Column {plan.headers[columns['external_id']]!r} (external_id): longer than 255 characters."
+            )
+        if errors:
+            return RowResult(row=row, error=" ".join(errors))
+        if not external_id:
+            digest = content_key(plan.headers, cells)
+            external_id = f"sha256:{digest.hex()}:{counter.ordinal(digest)}"
+        complete = True
+        if plan.complete_index is not None and plan.complete_index < width:
+            complete = cells[plan.complete_index].strip().lower() not in ("0", "false")
+        return RowResult(
+            row=row,
+            response=ResponseIn(
+                external_id=external_id,
+                submitted_at=submitted_at,
+                customer=CustomerIn(
+                    external_id=cell("customer_id").strip()[:255],
+                    email=cell("email").strip(),
+                    name=cell("name").strip(),
+                ),
+                scores=scores,
+                comment=cell("comment").strip(),
+                touchpoint=cell("touchpoint").strip(),
+                department=cell("department").strip(),
+                answers=dict(zip(plan.headers, cells, strict=False)),
+                complete=complete,
+            ),
+        )
+
+    def score_value(self, metric: str, value: str) -> str:
+        """Hook for exports that wrap scores (none here)."""
+        return value
+
+    def complete_column(self, headers: Sequence[str]) -> int | None:
+        """Hook: the column saying whether a response was finished (none in a plain CSV)."""
+        return None
 
     def read_header(self, stream: Iterator[Record]) -> HeaderInfo:
         """``(headers, alias rows, per-column time zones, first data row number, records read
@@ -276,88 +391,6 @@ class CsvFileAdapter(CsvAdapter):
                 }
             )
         return columns
-
-    def row_result(
-        self,
-        *,
-        row: int,
-        cells: list[str],
-        headers: Sequence[str],
-        columns: Mapping[str, int],
-        zones: Mapping[int, str],
-        counter: IdentityCounter,
-        source: SourceConfig,
-    ) -> RowResult:
-        extra = [cell for cell in cells[len(headers) :] if cell.strip()]
-        if extra:
-            return RowResult(
-                row=row, error=f"The row has {len(cells)} cells but the header has {len(headers)} columns."
-            )
-
-        def cell(role: str) -> str:
-            index = columns.get(role)
-            return cells[index] if index is not None and index < len(cells) else ""
-
-        def label(role: str) -> str:
-            return f"Column {headers[columns[role]]!r} ({role})"
-
-        errors = []
-        scores: dict[str, int] = {}
-        for metric in METRICS:
-            try:
-                value = score(self.score_value(metric, cell(metric)), field=metric)
-            except PayloadError:
-                errors.append(f"{label(metric)}: a whole number is required, not {cell(metric).strip()!r}.")
-                continue
-            if value is not None:
-                scores[metric] = value
-        submitted_at = None
-        if "submitted_at" in columns:
-            column_zone = zones.get(columns["submitted_at"])
-            zoned = source
-            if column_zone:
-                zoned = SourceConfig(kind=source.kind, slug=source.slug, timezone=column_zone)
-            try:
-                submitted_at = timestamp(cell("submitted_at"), source=zoned)
-            except PayloadError:
-                try:  # the export's own zone may be unknown here; fall back to the source's
-                    submitted_at = timestamp(cell("submitted_at"), source=source)
-                except PayloadError:
-                    errors.append(f"{label('submitted_at')}: not a date/time: {cell('submitted_at')!r}.")
-        external_id = cell("external_id").strip()
-        if len(external_id) > 255:
-            errors.append(f"{label('external_id')}: longer than 255 characters.")
-        if errors:
-            return RowResult(row=row, error=" ".join(errors))
-        if not external_id:
-            digest = content_key(headers, cells)
-            external_id = f"sha256:{digest.hex()}:{counter.ordinal(digest)}"
-        answers = {name: value for name, value in zip(headers, cells, strict=False)}
-        return RowResult(
-            row=row,
-            response=ResponseIn(
-                external_id=external_id,
-                submitted_at=submitted_at,
-                customer=CustomerIn(
-                    external_id=text(cell("customer_id"))[:255],
-                    email=text(cell("email")),
-                    name=text(cell("name")),
-                ),
-                scores=scores,
-                comment=cell("comment").strip(),
-                touchpoint=text(cell("touchpoint")),
-                department=text(cell("department")),
-                answers=answers,
-                complete=self.is_complete(cells=cells, headers=headers),
-            ),
-        )
-
-    def score_value(self, metric: str, value: str) -> str:
-        """Hook for exports that wrap scores (none here)."""
-        return value
-
-    def is_complete(self, *, cells: Sequence[str], headers: Sequence[str]) -> bool:
-        return True
 
 
 adapter = CsvFileAdapter()

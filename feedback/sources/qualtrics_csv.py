@@ -68,11 +68,8 @@ class QualtricsCsvAdapter(CsvFileAdapter):
         match = LABELLED_NUMBER.match(value)
         return match.group(1) if match else value
 
-    def is_complete(self, *, cells: Sequence[str], headers: Sequence[str]) -> bool:
-        for name, cell in zip(headers, cells, strict=False):
-            if name == "Finished":
-                return cell.strip().lower() not in ("0", "false")
-        return True
+    def complete_column(self, headers: Sequence[str]) -> int | None:
+        return headers.index("Finished") if "Finished" in headers else None
 
 
 def import_id(cell: str) -> tuple[str, str] | None:
