@@ -104,8 +104,17 @@ def _chain_records(first: list[Record], rest: Iterator[Record]) -> Iterator[Reco
 
 
 def records(fileobj: BinaryIO) -> Iterator[Record]:
-    """``(cells, "")`` per CSV record, or ``(None, error)`` for one the csv module refuses."""
-    reader = csv.reader(decoded_lines(fileobj), strict=False)
+    """``(cells, "")`` per CSV record, or ``(None, error)`` for one the csv module refuses.
+
+    The delimiter is read off the header line: Excel writes ``;`` where the decimal separator
+    is a comma, and "Unicode text" exports use tabs.
+    """
+    lines = decoded_lines(fileobj)
+    first = next(lines, None)
+    if first is None:
+        return
+    delimiter = max((",", ";", "\t"), key=lambda d: (first.count(d), d == ","))
+    reader = csv.reader(_chain_lines(first, lines), delimiter=delimiter, strict=False)
     while True:
         try:
             cells = next(reader)
@@ -115,6 +124,11 @@ def records(fileobj: BinaryIO) -> Iterator[Record]:
             yield None, f"Unreadable CSV row: {exc}."
             continue
         yield cells, ""
+
+
+def _chain_lines(first: str, rest: Iterator[str]) -> Iterator[str]:
+    yield first
+    yield from rest
 
 
 # --- header matching ------------------------------------------------------------------------

@@ -244,3 +244,18 @@ def test_csv_arbitrary_headers_rows_and_maps_yield_rows_or_payload_errors(header
         r.response.external_id for r in results if r.response and r.response.external_id.startswith("sha256:")
     ]
     assert len(keys) == len(set(keys))
+
+
+def test_csv_semicolon_files_from_european_excel_are_read() -> None:
+    data = "external_id;nps;comment\nr1;8;Très bien, merci\n".encode("cp1252")
+    (row,) = read(data)
+    assert (row.response.external_id, row.response.scores, row.response.comment) == (
+        "r1",
+        {"nps": 8},
+        "Très bien, merci",
+    )
+
+
+def test_csv_tab_separated_files_are_read() -> None:
+    (row,) = read("external_id\tcsat\nr1\t4\n")
+    assert row.response.scores == {"csat": 4}
