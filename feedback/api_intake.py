@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, permissions, status
 from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import ValidationError as DRFValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
@@ -200,6 +201,11 @@ class ResponseListApi(generics.ListAPIView):
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         params = self.request.query_params
+        with_nul = {
+            key: ["Null characters are not allowed."] for key, value in params.items() if "\x00" in value
+        }
+        if with_nul:  # PostgreSQL cannot compare text with NUL: refuse clearly instead of a 500
+            raise DRFValidationError(with_nul)
         return selectors.response_list(
             user=self.request.user,
             program=params.get("program"),
