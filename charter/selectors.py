@@ -56,6 +56,7 @@ def department_ambassador_ids(*, user: User) -> set[int]:
 # follow the department scope above.
 
 from dataclasses import dataclass, field  # noqa: E402
+from typing import Any  # noqa: E402
 
 from django.db.models import Avg, Prefetch  # noqa: E402
 
@@ -176,3 +177,58 @@ def maturity_statements_by_dimension() -> list[tuple[str, str, list[MaturityStat
         (dim.value, dim.label, [s for s in statements if s.dimension == dim.value])
         for dim in MaturityDimension
     ]
+
+
+@dataclass
+class AuditEntry:
+    when: Any
+    who: Any
+    kind: str
+    label: str
+    action: str
+    fields: list[str]
+
+
+def governance_audit(*, limit: int = 100) -> list[AuditEntry]:
+    """Recent changes to the charter's live lists: who, when, what (one query per model).
+
+    Changed fields come from comparing each record with the previous record of the same row,
+    in memory, so the page does not run one query per line.
+    """
+    models_ = [
+        (Priority, "Priority"), (RaciAssignment, "RACI cell"), (Decision, "Decision"),
+        (CharterRole, "Role"), (GovernanceActivity, "Activity"), (GovernanceMeeting, "Meeting"),
+        (DepartmentGoal, "Department goal"), (JourneyStage, "Journey stage"), (Touchpoint, "Touchpoint"),
+    ]  # fmt: skip
+    entries: list[AuditEntry] = []
+    actions = {"+": "created", "~": "changed", "-": "deleted"}
+    for model, kind in models_:
+        records = list(
+            model.history.select_related("history_user").order_by("-history_date", "-history_id")[:limit]
+        )
+        tracked = [f.attname for f in model._meta.concrete_fields if f.name != "id"]
+        by_row: dict[int, list[Any]] = {}
+        for record in reversed(records):  # oldest first
+            by_row.setdefault(record.id, []).append(record)
+        for rows in by_row.values():
+            for prev, record in zip([None, *rows[:-1]], rows, strict=True):
+                changed = (
+                    [f for f in tracked if getattr(prev, f, None) != getattr(record, f, None)]
+                    if prev is not None and record.history_type == "~"
+                    else []
+                )
+                entries.append(
+                    AuditEntry(record.history_date, record.history_user, kind,
+                               _audit_label(record), actions.get(record.history_type, "?"), changed)
+                )  # fmt: skip
+    entries.sort(key=lambda e: e.when, reverse=True)
+    return entries[:limit]
+
+
+def _audit_label(record: Any) -> str:
+    for attr in ("title", "name"):
+        if getattr(record, attr, None):
+            return str(getattr(record, attr))
+    if hasattr(record, "value"):
+        return f"activity {record.activity_id} × role {record.role_id} = {record.value}"
+    return f"#{record.id}"

@@ -6,6 +6,7 @@ app_name = "charter"
 urlpatterns = [
     path("charter/", views.charter_view, name="charter"),
     path("charter/pdf/", views.charter_pdf_view, name="charter-pdf"),
+    path("charter/history/", views.charter_history_view, name="charter-history"),
     *views.CHARTER.urls(),
     path("charter/raci/<int:activity_pk>/<int:role_pk>/", views.raci_cell_view, name="raci-cell"),
     path("charter/priorities/new/", views.priority_edit_view, name="priority-new"),

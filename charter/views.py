@@ -110,6 +110,12 @@ def charter_view(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+def charter_history_view(request: HttpRequest) -> HttpResponse:
+    """Audit trail of the charter's live lists (versions have their own pages)."""
+    return render(request, "charter/charter_history.html", {"entries": selectors.governance_audit()})
+
+
+@login_required
 def charter_pdf_view(request: HttpRequest) -> HttpResponse:
     """The one-page charter to hand to a new department leader (published version + live lists)."""
     ctx = {

@@ -283,3 +283,30 @@ def test_raci_api_sets_a_cell(leader_client: Client) -> None:
     )
     assert response.status_code == 200
     assert response.json()[0]["cells"] == {"sponsor": "A"}
+
+
+def test_reorder_endpoint_works_as_a_plain_post(leader_client: Client) -> None:
+    a, b = PriorityFactory(title="A"), PriorityFactory(title="B")
+    response = leader_client.post(reverse("charter:priority-reorder"), {"order": [b.pk, a.pk]})
+    assert response.status_code == 302
+    assert _ranks() == ["B", "A"]
+
+
+def test_charter_audit_trail_shows_who_changed_what(leader_client: Client, leader: User) -> None:
+    p = PriorityFactory(title="Call back")
+    leader_client.post(reverse("charter:priority-edit", kwargs={"pk": p.pk}),
+                       {"title": "Call back in 48h", "department": p.department.pk,
+                        "success_measure": p.success_measure.pk})  # fmt: skip
+    page = leader_client.get(reverse("charter:charter-history")).content.decode()
+    assert "Priority: Call back in 48h" in page
+    assert "changed (title)" in page
+    assert str(leader) in page
+
+
+def test_charter_audit_trail_query_count_does_not_grow(leader: User, owner_client: Client) -> None:
+    url = reverse("charter:charter-history")
+    priority_move(priority=PriorityFactory(), direction="up", by=leader)
+    few = count_queries(lambda: owner_client.get(url))
+    for _ in range(5):
+        priority_move(priority=PriorityFactory(), direction="top", by=leader)
+    assert count_queries(lambda: owner_client.get(url)) == few
