@@ -385,16 +385,8 @@ def process_queries(ids: list[int]) -> float:
     return round(len(captured.captured_queries) / max(len(ids) - 1, 1), 1)
 
 
-def fig_pipeline(ctx: Context) -> list[Figure]:
-    lat_name = "Webhook accepted → action item exists (real worker)"
-    thr_name = "Pipeline throughput (response_process burst)"
-    if not (ROOT / "feedback" / "processing.py").exists():
-        why = "feedback/processing.py not built yet"
-        return [
-            Figure.skipped("pipeline_latency", lat_name, LATENCY_GOAL, why),
-            Figure.skipped("pipeline_throughput", thr_name, THROUGHPUT_GOAL, why),
-        ]
-    figures = []
+def _pipeline_latency(ctx: Context, figures: list[Figure], lat_name: str) -> None:
+    """100 webhooks/s for a while; for each, reply time → its action item's created_at."""
     source, token = ctx.new_source(kind="generic", name="pipeline")
     server = ctx.server()
     outbox_settle()
@@ -421,15 +413,23 @@ def fig_pipeline(ctx: Context) -> list[Figure]:
         ],
         capture_output=True,
         text=True,
-        timeout=seconds + 120,
+        timeout=seconds + 300,
         cwd=ROOT,
     )
     if out.returncode != 0:
         raise RuntimeError(f"load generator failed: {out.stderr[-500:]}")
-    sent = json.loads(out.stdout)["requests"]
+    attempts = json.loads(out.stdout)["requests"]
+    sent = [r for r in attempts if r[3] != 0]
+    skipped = len(attempts) - len(sent)
     accepted = {eid: done for eid, _sent, done, status in sent if status in (200, 201, 202)}
-    send_span = max(s for _e, s, _d, _st in sent) - min(s for _e, s, _d, _st in sent)
+    send_span = max(s for _e, s, _d, _st in sent) - min(s for _e, s, _d, _st in sent) if sent else 0
     achieved_rate = len(sent) / send_span if send_span else 0
+    if skipped:
+        ctx.notes.append(
+            f"pipeline latency: intake could not keep 100 req/s on this machine; {skipped} of "
+            f"{len(attempts)} scheduled webhooks were skipped (would have started > 5 s late); "
+            f"achieved {achieved_rate:.0f} req/s."
+        )
     found: dict[str, float] = {}
     deadline = time.monotonic() + (60 if ctx.quick else 120)
     while time.monotonic() < deadline:
@@ -478,6 +478,7 @@ def fig_pipeline(ctx: Context) -> list[Figure]:
                     "p99_s": round(p99, 3),
                     "max_s": round(max(latencies), 3),
                     "webhooks_sent": len(sent),
+                    "webhooks_skipped_server_saturated": skipped,
                     "accepted": len(accepted),
                     "actions_found": len(latencies),
                     "missing": missing,
@@ -485,10 +486,29 @@ def fig_pipeline(ctx: Context) -> list[Figure]:
                 },
             )
         )
+
+
+def fig_pipeline(ctx: Context) -> list[Figure]:
+    lat_name = "Webhook accepted → action item exists (real worker)"
+    thr_name = "Pipeline throughput (response_process burst)"
+    if not (ROOT / "feedback" / "processing.py").exists():
+        why = "feedback/processing.py not built yet"
+        return [
+            Figure.skipped("pipeline_latency", lat_name, LATENCY_GOAL, why),
+            Figure.skipped("pipeline_throughput", thr_name, THROUGHPUT_GOAL, why),
+        ]
+    figures: list[Figure] = []
+    try:
+        _pipeline_latency(ctx, figures, lat_name)
+    except Exception as exc:  # the throughput half can still be measured
+        why = f"{type(exc).__name__}: {exc}".replace("\n", " ")[:200]
+        figures.append(Figure.skipped("pipeline_latency", lat_name, LATENCY_GOAL, why))
+
     # Throughput: the same worker drains a burst of no-op tasks, then a burst of real ones,
     # starting from an empty queue (whatever the latency run left behind is dropped).
     queue_purge()
     outbox_settle()
+    ctx.worker()
     noop_burst(1, timeout=120)
     count = 300 if ctx.quick else 600
     burst_source, _ = ctx.new_source(kind="generic", name="burst")
@@ -741,7 +761,7 @@ def _users(ctx: Context) -> list[Any]:
 
 
 def fig_triage(ctx: Context) -> list[Figure]:
-    name = "Triage inbox, 20 concurrent users"
+    name = "Triage inbox, 20 concurrent users (think 0.5–1.5 s)"
     try:
         path = reverse("feedback:triage")
     except NoReverseMatch:
@@ -768,16 +788,22 @@ def fig_triage(ctx: Context) -> list[Figure]:
     seconds = 8 if ctx.quick else 20
     wenv = {"BENCH_COOKIES": cookies, "BENCH_PATH": path}
     run_wrk(script="pages.lua", url=server.url + path, seconds=2, connections=4, threads=4, env=wenv)
+    # Users: each of the 20 loads the inbox, reads for 0.5–1.5 s, loads it again (wrk delay()).
+    users_env = {**wenv, "BENCH_THINK_MS": "500,1500"}
     base = run_wrk(
         script="pages.lua",
         url=server.url + "/healthz",
-        seconds=seconds / 2,
+        seconds=seconds,
         connections=20,
         threads=20,
-        env={**wenv, "BENCH_PATH": "/healthz"},
+        env={**users_env, "BENCH_PATH": "/healthz"},
     )
     res = run_wrk(
-        script="pages.lua", url=server.url + path, seconds=seconds, connections=20, threads=20, env=wenv
+        script="pages.lua", url=server.url + path, seconds=seconds, connections=20, threads=20, env=users_env
+    )
+    # Capacity: the same 20 connections with no think time (a queue, so latency = queue length).
+    sat = run_wrk(
+        script="pages.lua", url=server.url + path, seconds=seconds / 2, connections=20, threads=20, env=wenv
     )
     if res["ok"] == 0:
         return [Figure.skipped("triage", name, TRIAGE_GOAL, f"no 200 replies under load: {res}")]
@@ -802,6 +828,9 @@ def fig_triage(ctx: Context) -> list[Figure]:
                 "p50_ms": round(res["p50_us"] / 1000, 1),
                 "p99_ms": round(res["p99_us"] / 1000, 1),
                 "req_per_s": round(res["requests"] / (res["duration_us"] / 1e6), 1),
+                "think_time_ms": "500-1500",
+                "no_think_capacity_req_per_s": round(sat["ok"] / (sat["duration_us"] / 1e6), 1),
+                "no_think_p95_ms": round(sat["p95_us"] / 1000, 1),
                 "non_200": res["bad"],
                 "queries": counts,
                 "queries_constant": constant,

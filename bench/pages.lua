@@ -18,6 +18,17 @@ function init(args)
   wrk.path = os.getenv("BENCH_PATH")
 end
 
+-- Think time between a user's page loads (BENCH_THINK_MS="min,max"; unset = none, i.e.
+-- each connection fires again at once, which measures capacity rather than users).
+local think = os.getenv("BENCH_THINK_MS") or ""
+local think_min, think_max = string.match(think, "(%d+),(%d+)")
+if think_min then
+  think_min, think_max = tonumber(think_min), tonumber(think_max)
+  function delay()
+    return math.random(think_min, think_max)
+  end
+end
+
 function response(status, headers, body)
   if status == 200 then ok = ok + 1 else other = other + 1 end
 end
