@@ -1,8 +1,11 @@
 """Outer loop: many similar insights become one systemic action, not a flood.
 
 Insights that share a theme in the same department, submitted within
-``OuterLoopSettings.window_days``, attach to one open systemic ``ActionItem(loop="outer")``
-once ``threshold`` of them exist; the earlier ones in the window attach too. While that
+``OuterLoopSettings.window_days`` of each other, attach to one open systemic
+``ActionItem(loop="outer")`` once ``threshold`` of them exist; the others in the window
+attach too. The window looks both ways from the insight being processed, because responses
+are not processed in the order they were submitted (retries, imports, parallel workers):
+one submitted earlier but processed later must still find the ones around it. While that
 action is open every new insight on the theme joins it. Two workers never open a second
 one: a per-(theme, department) advisory lock serialises them on PostgreSQL (SQLite's
 IMMEDIATE transactions serialise writers anyway) and a partial unique constraint
@@ -75,7 +78,7 @@ def insight_cluster(*, insight: Insight, themes: Iterable[Theme] | None = None) 
                 loops__in=OUTER_LOOPS,
                 systemic_action__isnull=True,
                 response__submitted_at__gte=submitted - timedelta(days=settings.window_days),
-                response__submitted_at__lte=submitted,
+                response__submitted_at__lte=submitted + timedelta(days=settings.window_days),
             )
             .values_list("id", flat=True)
             .distinct()

@@ -159,3 +159,11 @@ def test_verification_waits_for_its_date_and_runs_once(source, theme, ambassador
 def test_responses_are_processed_to_the_end(source, theme, ambassador):
     _late(source)
     assert Response.objects.filter(status="processed").count() == 1
+
+
+def test_an_earlier_response_processed_later_still_clusters_with_newer_ones(source, theme, ambassador):
+    OuterLoopSettings.objects.update_or_create(pk=1, defaults={"threshold": 2, "window_days": 7})
+    newer = _late(source, days_ago=0)
+    older = _late(source, days_ago=3)  # submitted earlier, processed later (a retry, an import)
+    systemic = ActionItem.objects.get(loop="outer")
+    assert {newer.id, older.id} == set(systemic.insights.values_list("id", flat=True))
