@@ -15,6 +15,7 @@ NAV_ITEMS: list[tuple[str, str, str | None]] = [
     ("Systemic", "feedback:systemic", "can_triage"),
     ("Responses", "feedback:response-list", None),
     ("Programs", "feedback:program-list", "is_cx_leader"),
+    ("Routing", "feedback:routing", "is_cx_leader"),
     ("Mission", "missions:mission", None),
     ("Success", "missions:success", None),
     ("Charter", "charter:charter", None),
