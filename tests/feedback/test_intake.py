@@ -253,3 +253,8 @@ def test_ten_parallel_identical_deliveries_make_one_response():
 def test_old_submitted_at_is_kept(client, source):
     post(client, source, {**BODY, "submitted_at": "2020-01-02T03:04:05Z"})
     assert Response.objects.get().submitted_at < timezone.now() - timedelta(days=365)
+
+
+def test_head_answers_200_so_vendors_can_check_the_url(client, source):
+    assert client.head(reverse("intake", kwargs={"slug": source.slug})).status_code == 200
+    assert client.head("/api/v1/intake/nope/").status_code == 404
