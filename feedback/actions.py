@@ -37,10 +37,11 @@ from .notifications import notification_create
 S = ActionItem.Status
 
 # Where each status may go next (``action_item_transition``). Verified / not moved are set by
-# the verification job, never by hand.
+# the verification job, never by hand. New/assigned reach "contacted" only by logging a
+# contact (``action_item_contact_log``), so the first-contact time is always real.
 INNER_TRANSITIONS: dict[str, frozenset[str]] = {
-    S.NEW: frozenset({S.ASSIGNED, S.CONTACTED, S.UNREACHABLE, S.NO_ACTION}),
-    S.ASSIGNED: frozenset({S.CONTACTED, S.UNREACHABLE, S.NO_ACTION}),
+    S.NEW: frozenset({S.ASSIGNED, S.UNREACHABLE, S.NO_ACTION}),
+    S.ASSIGNED: frozenset({S.UNREACHABLE, S.NO_ACTION}),
     S.CONTACTED: frozenset({S.WAITING, S.RESOLVED, S.UNREACHABLE, S.NO_ACTION}),
     S.WAITING: frozenset({S.CONTACTED, S.RESOLVED, S.UNREACHABLE, S.NO_ACTION}),
 }
@@ -153,6 +154,8 @@ def action_item_snooze(
     action = _lock(action, expected_version)
     _require_open(action, "until")
     moment = _as_datetime(until)
+    if moment is None and action.snoozed_until is None:
+        raise ValidationError({"until": "Choose the date to snooze until."})
     if moment is not None and moment <= (now or timezone.now()):
         raise ValidationError({"until": "Snooze until a moment in the future."})
     action.snoozed_until = moment

@@ -51,6 +51,7 @@ class InboxFilterForm(forms.Form):
     )
 
     def __init__(self, *args: Any, options: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "filter_%s")  # the bulk form on the same page uses id_*
         super().__init__(*args, **kwargs)
         any_ = [("", "Any")]
         self.fields["theme"].choices = any_ + [(t.id, t.name) for t in options.themes]
@@ -76,10 +77,18 @@ class InboxFilterForm(forms.Form):
 
 
 class VersionedForm(forms.Form):
+    """Carries the ``version`` the person saw; ids are prefixed so many forms share a page."""
+
+    id_prefix = "action"
     version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
 
 
 class AssignForm(VersionedForm):
+    id_prefix = "assign"
     owner = UserChoiceField(queryset=User.objects.none(), label="Owner")
 
     def __init__(self, *args: Any, owners: list[User] | None = None, **kwargs: Any) -> None:
@@ -92,20 +101,24 @@ class AssignForm(VersionedForm):
 
 
 class PriorityForm(VersionedForm):
+    id_prefix = "priority"
     priority = forms.ChoiceField(choices=Priority.choices)
 
 
 class SnoozeForm(VersionedForm):
+    id_prefix = "snooze"
     until = forms.DateField(label="Snooze until", widget=DATE, required=False, help_text="Empty wakes it up.")
 
 
 class ContactForm(VersionedForm):
+    id_prefix = "contact"
     channel = forms.ChoiceField(choices=ContactLog.Channel.choices)
     outcome = forms.ChoiceField(choices=ContactLog.Outcome.choices)
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=5000)
 
 
 class TransitionForm(VersionedForm):
+    id_prefix = "transition"
     to_status = forms.ChoiceField(choices=S.choices, label="Move to")
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -134,6 +147,10 @@ class TransitionForm(VersionedForm):
 
 
 class CommentForm(forms.Form):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "comment_%s")
+        super().__init__(*args, **kwargs)
+
     body = forms.CharField(
         label="Comment",
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -160,7 +177,11 @@ BULK_OPS = [
 
 
 class BulkForm(forms.Form):
-    ids = forms.TypedMultipleChoiceField(coerce=int, label="Selected actions")
+    ids = forms.TypedMultipleChoiceField(
+        coerce=int,
+        label="Selected actions",
+        error_messages={"required": "Select at least one action (tick its box)."},
+    )
     operation = forms.ChoiceField(choices=BULK_OPS, label="Bulk action")
     owner = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Owner")
     priority = forms.ChoiceField(choices=[("", "—"), *Priority.choices], required=False)

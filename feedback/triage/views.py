@@ -234,7 +234,9 @@ def _detail_context(request: HttpRequest, action: ActionItem, **bound: Any) -> d
     initial = {"version": action.version}
     allowed = sorted(svc.allowed_transitions(action))
     transition = bound.get("transition") or f.TransitionForm(initial=initial, action=action)
-    transition.fields["to_status"].choices = [(s, ActionItem.Status(s).label) for s in allowed]
+    transition.fields["to_status"].choices = [("", "Choose the next status")] + [
+        (s, ActionItem.Status(s).label) for s in allowed
+    ]
     insight = getattr(action.response, "insight", None) if action.response_id else None
     systemic = insight.systemic_action if insight is not None else None
     scope_ids = sel.department_ids_for(user=user)

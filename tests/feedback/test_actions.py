@@ -368,3 +368,15 @@ def test_bulk_needs_a_selection(ambassador):
     with pytest.raises(ValidationError) as excinfo:
         svc.action_items_bulk(ids=[], operation="priority", by=ambassador, priority="high")
     assert "ids" in errors_of(excinfo)
+
+
+def test_a_new_action_reaches_contacted_only_by_logging_a_contact(action, ambassador):
+    with pytest.raises(ValidationError) as excinfo:
+        svc.action_item_transition(action=action, to_status=S.CONTACTED, by=ambassador)
+    assert "to_status" in errors_of(excinfo)
+
+
+def test_waking_an_action_that_is_not_snoozed_asks_for_a_date(action, ambassador):
+    with pytest.raises(ValidationError) as excinfo:
+        svc.action_item_snooze(action=action, until=None, by=ambassador)
+    assert "until" in errors_of(excinfo)

@@ -505,3 +505,21 @@ def test_systemic_board_with_1000_linked_insights_is_constant(ambassador_client,
     small = _count(ambassador_client, "/systemic/")
     _bulk_actions(1000, dept=dept_a, owner=ambassador, outer=outer)
     assert _count(ambassador_client, "/systemic/") == small
+
+
+def test_inbox_fragment_updates_the_filter_forms_tab_out_of_band(ambassador_client, action_a):
+    body = ambassador_client.get(reverse("feedback:triage"), {"tab": "new"}, **HX).content.decode()
+    assert 'id="filter-tab" value="new" form="inbox-filters" hx-swap-oob="true"' in body
+
+
+def test_inbox_loads_keyboard_shortcuts_with_the_csp_nonce(ambassador_client):
+    response = ambassador_client.get(reverse("feedback:triage"))
+    page = response.content.decode()
+    assert 'src="/static/cxgov/triage.js" nonce="' in page
+    assert 'id="shortcut-help"' in page
+
+
+def test_executive_inbox_is_read_only(executive_client, action_a):
+    page = executive_client.get(reverse("feedback:triage")).content.decode()
+    assert "Call back Ada" in page
+    assert 'name="ids"' not in page and "bulk-apply" not in page
