@@ -89,6 +89,16 @@ def git_commit() -> str:
         return "unknown"
 
 
+def previous(mode: str) -> tuple[list[Figure], str, list[str]]:
+    """Figures, date and notes of the last run in this mode (kept when only some are re-measured)."""
+    suffix = "" if mode == "full" else f"-{mode}"
+    path = HERE / f"results{suffix}.json"
+    if not path.exists():
+        return [], "", []
+    data = json.loads(path.read_text())
+    return [Figure(**f) for f in data.get("figures", [])], data.get("date", ""), data.get("notes", [])
+
+
 def table(figures: list[Figure]) -> str:
     lines = [
         "| # | figure | value | baseline | ratio | goal | met? |",

@@ -102,6 +102,19 @@ def main(argv: list[str] | None = None) -> int:
             results.extend(measured)
     finally:
         ctx.close()
+    if wanted:  # keep the last run's other figures, saying which are older
+        old, when, old_notes = report.previous("quick" if quick else "full")
+        fresh = {f.key for f in results}
+        kept = [f for f in old if f.key not in fresh and f.key.split("_")[0] not in wanted]
+        words = {"pdf": "PDF", "import": "import", "pipeline": "pipeline", "intake": "intake"}
+        ctx.notes.extend(
+            n for n in old_notes if not any(words.get(k, k) in n for k in wanted) and "Re-measured" not in n
+        )
+        if kept:
+            ctx.notes.append(
+                f"Re-measured now: {', '.join(sorted(fresh))}; the other figures are from the run of {when}."
+            )
+        results.extend(kept)
     results.sort(key=lambda f: figures.DISPLAY_ORDER.index(f.key) if f.key in figures.DISPLAY_ORDER else 99)
     body = report.write(
         figures=results,
