@@ -38,9 +38,9 @@ from .sources import PayloadError
 @csrf_exempt
 def intake_view(request: HttpRequest, slug: str) -> JsonResponse:
     """``POST /api/v1/intake/<slug>/``: authenticate, parse, store, reply (see DESIGN.md)."""
-    if request.method != "POST":
+    if request.method not in ("POST", "HEAD"):
         reply = JsonResponse({"errors": {"non_field_errors": ["Use POST."]}}, status=405)
-        reply["Allow"] = "POST"
+        reply["Allow"] = "POST, HEAD"
         return reply
     source = (
         Source.objects.select_related("program__department", "program__touchpoint")
@@ -49,6 +49,8 @@ def intake_view(request: HttpRequest, slug: str) -> JsonResponse:
     )
     if source is None:
         return JsonResponse({"errors": {"non_field_errors": ["No such source."]}}, status=404)
+    if request.method == "HEAD":  # SurveyMonkey checks the URL exists before subscribing
+        return JsonResponse({}, status=200)
     too_large = False
     body = b""
     try:
