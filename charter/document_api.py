@@ -115,12 +115,15 @@ def document_api_urls(kind: DocumentKind, prefix: str) -> list[URLPattern]:
         def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
             serializer = self.get_serializer(data=request.data, partial=True)
             serializer.is_valid(raise_exception=True)
-            if kind.create is not None:
-                doc = kind.create(by=request.user, fields=dict(serializer.validated_data))
-            else:
-                doc = documents.document_draft_create(
-                    model=kind.model, by=request.user, fields=dict(serializer.validated_data)
-                )
+            try:
+                if kind.create is not None:
+                    doc = kind.create(by=request.user, fields=dict(serializer.validated_data))
+                else:
+                    doc = documents.document_draft_create(
+                        model=kind.model, by=request.user, fields=dict(serializer.validated_data)
+                    )
+            except documents.TransitionError as exc:
+                return _conflict(exc)
             return Response(self.get_serializer(doc).data, status=status.HTTP_201_CREATED)
 
     VersionListView.serializer_class = serializer_class

@@ -24,6 +24,16 @@ from . import documents
 from .models import DocState, VersionedDocument
 
 
+def form_add_validation_error(form: forms.BaseForm, exc: ValidationError) -> None:
+    """Attach a service's ValidationError to the form: on the field when the form has it,
+    otherwise above the form (``add_error(None, dict)`` would raise for unknown fields)."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for name, errors in exc.message_dict.items():
+        form.add_error(name if name in form.fields else None, [str(e) for e in errors])
+
+
 def validation_messages(exc: ValidationError) -> list[str]:
     if hasattr(exc, "error_dict"):
         return [msg for msgs in exc.message_dict.values() for msg in msgs]
@@ -76,17 +86,18 @@ class DocumentKind:
         documents._require_editor(request.user)
         if request.method == "POST":
             form = self.form_class(request.POST)
+            status = 400
             if form.is_valid():
                 try:
                     doc = self._create(request.user, form.cleaned_data)
                 except ValidationError as exc:
-                    form.add_error(None, exc)
+                    form_add_validation_error(form, exc)
+                    status = 409 if isinstance(exc, documents.TransitionError) else 400
                 else:
                     messages.success(request, f"Draft version {doc.number} created.")
                     return redirect(self.url("version", number=doc.number))
-            return render(
-                request, "charter/documents/edit.html", {"kind": self, "form": form, "doc": None}, status=400
-            )
+            ctx = {"kind": self, "form": form, "doc": None}
+            return render(request, "charter/documents/edit.html", ctx, status=status)
         latest = self.model.objects.order_by("-number").first()
         initial = {name: getattr(latest, name) for name in self.model.CONTENT_FIELDS} if latest else {}
         return render(

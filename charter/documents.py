@@ -63,8 +63,18 @@ def _content(model: type[VersionedDocument], fields: dict[str, Any]) -> dict[str
 def document_draft_create[D: VersionedDocument](
     *, model: type[D], by: User, fields: dict[str, Any] | None = None, prepare: Any = None
 ) -> D:
-    """A new draft, pre-filled from the latest version so editing starts from the current text."""
+    """A new draft, pre-filled from the latest version so editing starts from the current text.
+
+    One version is worked on at a time: while a draft or a version in review exists, a second
+    draft would fork the text, so it is refused (finish, or return and edit, that one).
+    """
     _require_editor(by)
+    busy = model.objects.filter(state__in=[DocState.DRAFT, DocState.IN_REVIEW]).order_by("-number").first()
+    if busy is not None:
+        raise TransitionError(
+            {"state": f"Version {busy.number} is already {busy.get_state_display().lower()}; continue it."},
+            code="invalid_transition",
+        )
     latest = model.objects.order_by("-number").first()
     initial = {name: getattr(latest, name) for name in model.CONTENT_FIELDS} if latest else {}
     initial.update(_content(model, fields or {}))

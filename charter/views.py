@@ -26,7 +26,7 @@ from django.views.decorators.http import require_POST
 from cxgov.pdf import render_pdf
 
 from . import documents, selectors, services
-from .document_views import DocumentKind, validation_messages
+from .document_views import DocumentKind, form_add_validation_error, validation_messages
 from .forms import (
     CharterRoleForm,
     CharterVersionForm,
@@ -84,7 +84,7 @@ def _form_page(
             try:
                 obj = save(form)
             except ValidationError as exc:
-                form.add_error(None, exc)
+                form_add_validation_error(form, exc)
             else:
                 messages.success(request, done.format(obj=obj))
                 return redirect(back_url)
@@ -410,7 +410,7 @@ def maturity_new_view(request: HttpRequest) -> HttpResponse:
                     assessment=form.save(commit=False), scores=form.scores(), by=request.user
                 )
             except ValidationError as exc:
-                form.add_error(None, exc)
+                form_add_validation_error(form, exc)
             else:
                 messages.success(request, "Assessment recorded.")
                 return redirect("charter:maturity")

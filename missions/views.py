@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from charter.document_views import DocumentKind, validation_messages
+from charter.document_views import DocumentKind, form_add_validation_error, validation_messages
 
 from . import selectors, services
 from .forms import (
@@ -77,7 +77,7 @@ def measure_edit_view(request: HttpRequest, pk: int | None = None) -> HttpRespon
                     scope_departments=list(form.cleaned_data["scope_departments"]),
                 )
             except ValidationError as exc:
-                form.add_error(None, exc)
+                form_add_validation_error(form, exc)
             else:
                 if result.validation_cleared:
                     messages.warning(
@@ -141,7 +141,7 @@ def measure_actual_view(request: HttpRequest, pk: int) -> HttpResponse:
                 by=request.user,
             )
         except ValidationError as exc:
-            form.add_error(None, exc)
+            form_add_validation_error(form, exc)
         else:
             messages.success(request, "Actual recorded.")
             return redirect("missions:measure-detail", pk=pk)
@@ -162,7 +162,7 @@ def moment_list_view(request: HttpRequest) -> HttpResponse:
             try:
                 moment = services.moment_submit(moment=form.save(commit=False), by=request.user)
             except ValidationError as exc:
-                form.add_error(None, exc)
+                form_add_validation_error(form, exc)
             else:
                 messages.success(request, f"Thank you — “{moment.title}” was shared.")
                 return redirect("missions:moments")

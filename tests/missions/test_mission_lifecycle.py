@@ -226,3 +226,21 @@ def test_history_page_query_count_does_not_grow_with_versions(
     for i in range(1, 7):
         _published(leader, executive, f"Promise {i}")
     assert count_queries(lambda: owner_client.get(url)) == few
+
+
+def test_a_second_draft_is_refused_while_one_is_being_worked_on(leader: User, leader_client: Client) -> None:
+    document_submit(doc=_draft(leader), by=leader)
+    with pytest.raises(TransitionError, match="Version 1 is already in review"):
+        _draft(leader)
+    response = leader_client.post(reverse("missions:mission-new"), {"statement": "Fork"})
+    assert response.status_code == 409
+    assert "Version 1 is already in review" in response.content.decode()
+    assert MissionVersion.objects.count() == 1
+
+
+def test_schema_documents_the_governance_endpoints(leader_client: Client) -> None:
+    schema = leader_client.get("/api/schema/", HTTP_ACCEPT="application/json").content.decode()
+    for path in ("/api/v1/mission/versions/{number}/approve/", "/api/v1/success-measures/{id}/validate/",
+                 "/api/v1/priorities/reorder/", "/api/v1/charter/contents/", "/api/v1/moments/{id}/feature/",
+                 "/api/v1/journey/touchpoints/", "/api/v1/departments/{slug}/goals/"):  # fmt: skip
+        assert path in schema, path

@@ -96,3 +96,12 @@ def test_moments_api_round_trip(owner_client: Client, leader_client: Client, dep
     )
     assert featured.json()["is_featured"] is True
     assert [m["id"] for m in owner_client.get("/api/v1/moments/?featured=true").json()["results"]] == [pk]
+
+
+def test_featuring_works_as_a_plain_form_post(leader_client: Client) -> None:
+    moment = MissionMomentFactory()
+    url = reverse("missions:moment-feature", kwargs={"pk": moment.pk})
+    response = leader_client.post(url, {"featured": "1"})
+    assert response.status_code == 302
+    leader_client.post(url, {"featured": "0"})
+    assert moment_featured_list() == []
