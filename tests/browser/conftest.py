@@ -16,7 +16,7 @@ import pytest
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -56,7 +56,9 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser, live_server) -> Iterator[Page]:  # type: ignore[no-untyped-def]
-    context = browser.new_context(base_url=live_server.url, bypass_csp=True, viewport={"width": 1280, "height": 860})
+    context = browser.new_context(
+        base_url=live_server.url, bypass_csp=True, viewport={"width": 1280, "height": 860}
+    )
     context.set_default_timeout(15_000)
     page = context.new_page()
     yield page
@@ -94,7 +96,8 @@ def a11y(page: Page, *, context: str = "") -> list[dict]:
     bad = [v for v in result["violations"] if v.get("impact") in {"serious", "critical"}]
     A11Y_RESULTS.append({"url": page.url, "context": context, "serious_or_critical": len(bad)})
     assert not bad, json.dumps(
-        [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"][:5]]} for v in bad], indent=1
+        [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"][:5]]} for v in bad],
+        indent=1,
     )
     return result["violations"]
 
