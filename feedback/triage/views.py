@@ -182,7 +182,7 @@ def bulk_view(request: HttpRequest) -> HttpResponse:
             return redirect(back)
     else:
         error = " ".join(str(e) for errs in form.errors.values() for e in errs)
-    messages.error(request, f"Nothing was changed. {error}")
+    error = f"Nothing was changed. {error}"
     return _render_inbox(request, mine_only=mine_only, query=_query_of(back), status=400, bulk_error=error)
 
 
