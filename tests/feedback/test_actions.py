@@ -380,3 +380,39 @@ def test_waking_an_action_that_is_not_snoozed_asks_for_a_date(action, ambassador
     with pytest.raises(ValidationError) as excinfo:
         svc.action_item_snooze(action=action, until=None, by=ambassador)
     assert "until" in errors_of(excinfo)
+
+
+@pytest.mark.parametrize(
+    "loop,start,to,extra",
+    [
+        ("inner", S.NEW, S.ASSIGNED, {}),
+        ("inner", S.CONTACTED, S.WAITING, {}),
+        ("inner", S.WAITING, S.CONTACTED, {}),
+        ("inner", S.WAITING, S.RESOLVED, {}),
+        ("inner", S.CONTACTED, S.NO_ACTION, {"reason": "Customer withdrew"}),
+        ("outer", S.NEW, S.INVESTIGATING, {}),
+        ("outer", S.ASSIGNED, S.INVESTIGATING, {}),
+        ("outer", S.INVESTIGATING, S.NO_ACTION, {"reason": "Not systemic after all"}),
+    ],
+)
+def test_each_allowed_transition_is_accepted(dept_a, ambassador, loop, start, to, extra):
+    item = ActionItemFactory(department=dept_a, owner=ambassador, loop=loop, status=start)
+    assert svc.action_item_transition(action=item, to_status=to, by=ambassador, **extra).status == to
+
+
+@pytest.mark.parametrize(
+    "loop,start,to",
+    [
+        ("inner", S.NEW, S.WAITING),
+        ("inner", S.ASSIGNED, S.RESOLVED),
+        ("inner", S.NEW, S.INVESTIGATING),
+        ("outer", S.NEW, S.RESOLVED),
+        ("outer", S.INVESTIGATING, S.WAITING),
+        ("outer", S.FIXED, S.VERIFIED),
+    ],
+)
+def test_each_invalid_transition_is_a_to_status_error(dept_a, ambassador, loop, start, to):
+    item = ActionItemFactory(department=dept_a, owner=ambassador, loop=loop, status=start)
+    with pytest.raises(ValidationError) as excinfo:
+        svc.action_item_transition(action=item, to_status=to, by=ambassador)
+    assert "to_status" in errors_of(excinfo)

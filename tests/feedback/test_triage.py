@@ -523,3 +523,19 @@ def test_executive_inbox_is_read_only(executive_client, action_a):
     page = executive_client.get(reverse("feedback:triage")).content.decode()
     assert "Call back Ada" in page
     assert 'name="ids"' not in page and "bulk-apply" not in page
+
+
+def test_department_member_who_is_not_owner_may_read_but_not_change(owner_client, action_a):
+    assert owner_client.get(detail(action_a)).status_code == 200
+    response = owner_client.post(op_url(action_a, "priority"), {"version": 1, "priority": "high"})
+    assert response.status_code == 403
+
+
+def test_owner_works_their_own_action_in_another_department(owner_client, owner, dept_b):
+    mine = ActionItemFactory(department=dept_b, owner=owner)
+    response = owner_client.post(
+        op_url(mine, "contact"), {"version": 1, "channel": "email", "outcome": "reached"}
+    )
+    assert response.status_code == 302
+    mine.refresh_from_db()
+    assert mine.status == S.CONTACTED
