@@ -7,7 +7,7 @@ from typing import Any
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -61,7 +61,13 @@ class CharterView(generics.GenericAPIView):
 
 
 @extend_schema(
-    tags=["CX Charter"], summary="Set one RACI cell (blank removes it)", request=RaciCellSerializer
+    tags=["CX Charter"],
+    summary="Set one RACI cell (blank removes it)",
+    request=RaciCellSerializer,
+    responses={
+        200: RaciRowSerializer(many=True),
+        404: OpenApiResponse(description="No such activity or role."),
+    },
 )
 class RaciCellView(generics.GenericAPIView):
     serializer_class = RaciCellSerializer
@@ -150,6 +156,7 @@ class DepartmentGoalViewSet(
 
     serializer_class = DepartmentGoalSerializer
     queryset = DepartmentGoal.objects.none()  # objects come from get_object (scoped)
+    lookup_value_regex = r"\d+"  # a non-numeric id is a 404 from the router, not a 500 in int()
 
     def get_object(self) -> DepartmentGoal:
         goal = selectors.department_goal_get(user=self.request.user, pk=int(self.kwargs["pk"]))

@@ -16,7 +16,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.urls import URLPattern, path
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -81,6 +81,10 @@ TransitionInput = inline_serializer(
 )
 
 
+CONFLICT = OpenApiResponse(description="Not allowed from the document's current state (errors by field).")
+NONE_YET = OpenApiResponse(description="Nothing has been published yet.")
+
+
 def _conflict(exc: ValidationError) -> Response:
     return Response(exc.message_dict, status=status.HTTP_409_CONFLICT)
 
@@ -95,7 +99,9 @@ def document_api_urls(kind: DocumentKind, prefix: str) -> list[URLPattern]:
             raise Http404("No such version")
         return doc
 
-    @extend_schema(tags=[tag], summary=f"The published {kind.title}")
+    @extend_schema(
+        tags=[tag], summary=f"The published {kind.title}", responses={200: serializer_class, 404: NONE_YET}
+    )
     class PublishedView(generics.GenericAPIView):
         serializer_class = version_serializer(kind)
 
@@ -108,6 +114,7 @@ def document_api_urls(kind: DocumentKind, prefix: str) -> list[URLPattern]:
     PublishedView.serializer_class = serializer_class
 
     @extend_schema(tags=[tag])
+    @extend_schema_view(post=extend_schema(responses={201: serializer_class, 409: CONFLICT}))
     class VersionListView(generics.ListCreateAPIView):
         def get_queryset(self) -> Any:
             return documents.document_versions(model=kind.model)
@@ -129,6 +136,7 @@ def document_api_urls(kind: DocumentKind, prefix: str) -> list[URLPattern]:
     VersionListView.serializer_class = serializer_class
 
     @extend_schema(tags=[tag])
+    @extend_schema_view(patch=extend_schema(responses={200: serializer_class, 409: CONFLICT}))
     class VersionDetailView(generics.RetrieveUpdateAPIView):
         http_method_names = ["get", "patch", "head", "options"]
 
@@ -150,7 +158,7 @@ def document_api_urls(kind: DocumentKind, prefix: str) -> list[URLPattern]:
     VersionDetailView.serializer_class = serializer_class
 
     def transition_view(action: str) -> Any:
-        @extend_schema(tags=[tag], request=TransitionInput, responses={200: serializer_class})
+        @extend_schema(tags=[tag], request=TransitionInput, responses={200: serializer_class, 409: CONFLICT})
         class TransitionView(generics.GenericAPIView):
             def post(self, request: Request, number: int) -> Response:
                 doc = _get(number)
