@@ -1,0 +1,101 @@
+"""API fuzzing: schemathesis over every operation of the OpenAPI schema at /api/schema/.
+
+Each operation gets a bounded number of generated requests (``FUZZ_EXAMPLES``; the whole file
+stays well under three minutes on two cores) from a signed-in CX leader using
+``Authorization: Token <key>``, and every reply must be no 5xx and a status the schema documents
+for that operation. Requests go through Django's WSGI application in-process, inside the test's
+transaction, so nothing generated here survives the test.
+
+Stats (operations, examples, server errors) are printed at the end of the run by
+tests/security/conftest.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import pytest
+import schemathesis
+from django.core.wsgi import get_wsgi_application
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.config import SchemathesisConfig
+from schemathesis.specs.openapi.checks import status_code_conformance
+
+from tests.security.conftest import FUZZ_STATS
+
+FUZZ_EXAMPLES = int(os.environ.get("CXGOV_FUZZ_EXAMPLES", "12"))
+
+application = get_wsgi_application()
+
+
+def _served_schema() -> Any:
+    """The schema /api/schema/ serves, with the error statuses documented by
+    ``cxgov.schema.document_error_responses`` even before the setting enables the hook."""
+    from django.conf import settings as django_settings
+    from drf_spectacular.generators import SchemaGenerator
+
+    from cxgov.schema import document_error_responses
+
+    raw = SchemaGenerator().get_schema(request=None, public=True)
+    hooks = django_settings.SPECTACULAR_SETTINGS.get("POSTPROCESSING_HOOKS", [])
+    if "cxgov.schema.document_error_responses" not in hooks:
+        raw = document_error_responses(raw, None, None, True)
+    # The coverage phase would try every boundary of every field (thousands of requests); the
+    # explicit examples and a bounded fuzzing phase keep the run under three minutes.
+    config = SchemathesisConfig.from_dict({"phases": {"coverage": {"enabled": False}}})
+    loaded = schemathesis.openapi.from_dict(json.loads(json.dumps(raw, default=str)), config=config)
+    loaded.app = application
+    return loaded
+
+
+schema = _served_schema()
+
+
+@pytest.fixture
+def _keep_the_test_connection() -> Any:
+    """Django closes the connection at the end of a WSGI request; inside a test transaction that
+    would end the test. Django's own test client does the same disconnecting."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def api_token(db: None, _keep_the_test_connection: None) -> str:
+    from rest_framework.authtoken.models import Token
+
+    from charter.roles import Role
+    from tests.factories import DepartmentFactory, ProgramFactory, SourceFactory, UserFactory
+
+    leader = UserFactory(username="fuzz-leader", role=Role.CX_LEADER)
+    SourceFactory(
+        slug="fuzz-source", program=ProgramFactory(slug="fuzz", department=DepartmentFactory(slug="fz"))
+    )
+    return Token.objects.create(user=leader).key
+
+
+@schema.parametrize()
+@settings(
+    max_examples=FUZZ_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+def test_no_operation_answers_5xx_or_an_undocumented_status(case: Any, api_token: str) -> None:
+    FUZZ_STATS["operations"].add(case.operation.label)
+    FUZZ_STATS["examples"] += 1
+    response = case.call(headers={"Authorization": f"Token {api_token}"})
+    if response.status_code >= 500:
+        FUZZ_STATS["server_errors"] += 1
+    case.validate_response(response, checks=[not_a_server_error, status_code_conformance])
