@@ -245,6 +245,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ProgramKindEnum": "feedback.models.Program.Kind",
+        "SourceKindEnum": "feedback.models.Source.Kind",
+        "SuccessMeasureKindEnum": "missions.models.SuccessMeasure.Kind",
+        "MissionMomentKindEnum": "missions.models.MissionMoment.Kind",
+    },
 }
 
 # --- Logging ------------------------------------------------------------------------------
