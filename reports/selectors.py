@@ -29,7 +29,6 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Sum,
     Value,
 )
 from django.db.models.functions import Coalesce, Greatest, TruncMonth
@@ -596,7 +595,7 @@ def report_get(*, user: User, pk: int) -> Report | None:
 
 
 def data_state(*, department_ids: DepartmentIds, period: Period) -> dict[str, Any]:
-    """What the report's numbers depend on, in three queries: counts and last changes."""
+    """What the report's numbers depend on, in six queries: counts and last changes."""
     responses = response_queryset(
         department_ids=department_ids, filters=ResponseFilters(date_from=period.start, date_to=period.end)
     ).aggregate(n=Count("id"), last=Max("updated_at"))
@@ -604,23 +603,18 @@ def data_state(*, department_ids: DepartmentIds, period: Period) -> dict[str, An
         n=Count("id"), last=Max("updated_at")
     )
     assumptions = RoiAssumption.objects.aggregate(n=Count("id"), last=Max("updated_at"))
-    measures = SuccessMeasure.objects.aggregate(
-        n=Count("id"),
-        validated=Max("validated_at"),
-        target=Sum("target_value"),
-        baseline=Sum("baseline_value"),
-    )
-    actuals = MeasureActual.objects.aggregate(n=Count("id"), last=Max("id"), total=Sum("value"))
+    # Governance rows keep a full history (simple-history): its latest date catches any edit.
+    measures = SuccessMeasure.history.aggregate(n=Count("history_id"), last=Max("history_date"))
+    actuals = MeasureActual.history.aggregate(n=Count("history_id"), last=Max("history_date"))
+    moments = MissionMoment.history.aggregate(n=Count("history_id"), last=Max("history_date"))
     state = {
         "responses": responses,
         "actions": actions,
         "assumptions": assumptions,
         "measures": measures,
         "actuals": actuals,
+        "moments": moments,
     }
-    state["moments"] = _by_departments(
-        MissionMoment.objects.filter(featured_at__isnull=False), department_ids
-    ).aggregate(n=Count("id"), last=Max("featured_at"))
     return state
 
 

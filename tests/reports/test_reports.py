@@ -327,3 +327,18 @@ def test_report_api_list_is_paginated_and_scoped(data, leader, ambassador, ambas
     body = ambassador_client.get("/api/v1/reports/").json()
     assert body["count"] == 1 and body["results"][0]["id"] == mine.pk
     assert body["results"][0]["departments"] == ["support"]
+
+
+def test_editing_a_featured_moment_invalidates_the_last_pdf(data, dept_a, leader):
+    from django.utils import timezone
+
+    from missions.models import MissionMoment
+
+    moment = MissionMoment.objects.create(
+        title="Save", story="v1", department=dept_a, featured_at=timezone.now()
+    )
+    first, _ = report_request(user=leader, period_start=START, period_end=END)
+    moment.story = "v2"
+    moment.save()
+    second, created = report_request(user=leader, period_start=START, period_end=END)
+    assert created and second.pk != first.pk
