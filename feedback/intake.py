@@ -30,7 +30,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -444,6 +444,11 @@ def delivery_receive(
             error=_error_text(exc.errors),
         )
         return IntakeResult(exc.status_code, {"errors": exc.errors}, headers=exc.headers)
+    except (OperationalError, InterfaceError):
+        # The database is gone (restart, failover): a 400 would tell the vendor never to retry
+        # and the delivery would be lost. Let it propagate: the outage middleware answers 503
+        # with Retry-After, and the vendor delivers again once we are back.
+        raise
     except Exception as exc:  # never a 500 for a delivery: refuse clearly and keep the body
         log.exception("intake failed unexpectedly", extra={"source": source.slug})
         errors = {"non_field_errors": [f"The delivery could not be processed ({type(exc).__name__})."]}
