@@ -112,6 +112,7 @@ def document_api_urls(kind: DocumentKind, prefix: str) -> list[URLPattern]:
             return Response(self.get_serializer(doc).data)
 
     PublishedView.serializer_class = serializer_class
+    PublishedView.queryset = kind.model.objects.none()
 
     @extend_schema(tags=[tag])
     @extend_schema_view(post=extend_schema(responses={201: serializer_class, 409: CONFLICT}))
@@ -175,6 +176,7 @@ def document_api_urls(kind: DocumentKind, prefix: str) -> list[URLPattern]:
                 return Response(serializer_class(doc).data)
 
         TransitionView.serializer_class = serializer_class
+        TransitionView.queryset = kind.model.objects.none()
         TransitionView.__name__ = f"{kind.model.__name__}{action.capitalize()}View"
         return TransitionView.as_view()
 
