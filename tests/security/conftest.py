@@ -124,7 +124,8 @@ class World:
 
         from feedback.models import ImportJob
 
-        job = ImportJob(source=self.source_a, original_name="a.csv", created_by=self.leader)
+        source = SourceFactory(slug="support-csv", program=self.program_a, kind="csv")
+        job = ImportJob(source=source, original_name="a.csv", created_by=self.leader)
         job.file.save("a.csv", ContentFile(b"id,nps\n1,9\n"), save=False)
         job.save()
         return job
@@ -135,7 +136,8 @@ class World:
 
         from feedback.models import ImportJob
 
-        job = ImportJob(source=self.source_b, original_name="b.csv", created_by=self.leader)
+        source = SourceFactory(slug="billing-csv", program=self.program_b, kind="csv")
+        job = ImportJob(source=source, original_name="b.csv", created_by=self.leader)
         job.file.save("b.csv", ContentFile(b"id,nps\n1,9\n"), save=False)
         job.save()
         return job
@@ -260,6 +262,14 @@ class World:
         from charter.models import MaturityAssessment
 
         return MaturityAssessment.objects.create(title="2026 self-assessment", assessed_on=self.now.date())
+
+    @cached_property
+    def routing_rule(self) -> Any:
+        from feedback.models import RoutingRule
+
+        return RoutingRule.objects.create(
+            name="Detractors to Support", department=self.dept_a, score_band="detractor"
+        )
 
     # --- reports -----------------------------------------------------------------------------
     @cached_property
