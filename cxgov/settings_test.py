@@ -17,7 +17,7 @@ if _xdist:
     os.environ["CELERY_QUEUE"] = f"{os.environ.get('CELERY_QUEUE', 'cxgov_test')}_{_xdist}"
 os.environ.setdefault("CELERY_QUEUE", "cxgov_test")
 
-from .settings import *  # noqa: F403
+from .settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # The real-worker tests (tests/worker/) start `celery worker` with CXGOV_TEST_EAGER=0.

@@ -89,7 +89,8 @@ def _relay_loop() -> None:
 
 def outbox_sweep(*, stale_after: timedelta | None = None, limit: int = 1000) -> int:
     """Publish again events not processed in time (broker was down, worker died). Returns count."""
-    stale_after = stale_after or timedelta(seconds=settings.CXGOV_OUTBOX_STALE_SECONDS)
+    if stale_after is None:
+        stale_after = timedelta(seconds=settings.CXGOV_OUTBOX_STALE_SECONDS)
     cutoff = timezone.now() - stale_after
     pending = OutboxEvent.objects.filter(processed_at=None, created_at__lt=cutoff).order_by("id")[:limit]
     count = 0
