@@ -7,7 +7,7 @@ PYTHON312 ?= $(shell PYENV_VERSION=3.12.1 python3.12 -c 'import sys; print(sys.e
 PYTEST_ARGS ?=
 TEST_ENV := DJANGO_SETTINGS_MODULE=cxgov.settings_test
 
-.PHONY: install run worker beat test test-fast test-browser lint fmt typecheck check bench bench-quick seed services clean
+.PHONY: install run worker beat test test-worker test-fast test-browser lint fmt typecheck check bench bench-quick seed services clean
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON312)" || { echo "Python 3.12 not found (pyenv 3.12.1 or python3.12 on PATH)"; exit 1; }
@@ -56,6 +56,9 @@ check: install ## migrations committed, deploy checks clean in real mode, bandit
 
 test: install services lint check ## the whole suite against real PostgreSQL, Redis and Chromium
 	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-worker: install services ## only the tests that run a real Celery worker
+	$(TEST_ENV) $(VENV)/bin/pytest -m worker $(PYTEST_ARGS)
 
 test-fast: install ## the suite without browser or service-fault tests
 	$(TEST_ENV) $(VENV)/bin/pytest -m "not browser and not services" $(PYTEST_ARGS)

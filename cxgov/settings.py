@@ -271,3 +271,5 @@ DJANGO_STRUCTLOG_CELERY_ENABLED = False
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="cxgov-demo")
 CXGOV_INTAKE_RATE_PER_MINUTE = env.int("CXGOV_INTAKE_RATE_PER_MINUTE", default=600)
 CXGOV_OUTBOX_STALE_SECONDS = env.int("CXGOV_OUTBOX_STALE_SECONDS", default=60)
+# Absolute links in notifications and in `create_source` output (e.g. https://cx.example.com).
+CXGOV_BASE_URL = env.str("CXGOV_BASE_URL", default="")
