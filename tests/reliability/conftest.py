@@ -1,8 +1,11 @@
 """Fault injection without touching the services other test runs share.
 
-- ``RedisServer``: a private ``redis-server`` on port 6390 that the tests stop and start.
-- ``PostgresCluster``: a throwaway PostgreSQL 15 cluster (``initdb`` in a temp dir, port 5499,
-  socket in /tmp) run as the ``postgres`` user, stopped and restarted by the tests, removed after.
+- ``RedisServer``: a private ``redis-server`` (first choice port 6390) that the tests stop and start.
+- ``PostgresCluster``: a throwaway PostgreSQL 15 cluster (``initdb`` in a temp dir, first choice
+  port 5499, socket in /tmp) run as the ``postgres`` user, stopped and restarted, removed after.
+
+A port already in use (another test run on the same machine) is replaced by a free one, so two
+runs never fight over a service.
 - ``AppServer``: gunicorn serving cxgov against that cluster, in a subprocess.
 
 Every fixture restores or removes what it started in ``finally``/teardown, so a failing test
@@ -96,7 +99,9 @@ def port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def free_port() -> int:
+def free_port(preferred: int | None = None) -> int:
+    if preferred is not None and not port_open(preferred):
+        return preferred
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -108,8 +113,8 @@ def free_port() -> int:
 class RedisServer:
     """A private redis-server: ``down()`` kills it, ``up()`` starts an empty one."""
 
-    def __init__(self, port: int = REDIS_PORT) -> None:
-        self.port = port
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port(REDIS_PORT)
         self.url = f"redis://127.0.0.1:{port}/0"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -169,8 +174,8 @@ def _as_postgres(*args: str, timeout: float = 120) -> subprocess.CompletedProces
 class PostgresCluster:
     """A throwaway cluster owned by the ``postgres`` user; nobody else's tests use it."""
 
-    def __init__(self, port: int = PG_PORT) -> None:
-        self.port = port
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port(PG_PORT)
         self.dir = Path(tempfile.mkdtemp(prefix="cxgov-pg-"))
         self.data = self.dir / "data"
         self.log = self.dir / "postgres.log"
