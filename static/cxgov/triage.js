@@ -74,6 +74,8 @@
       if (event.key === "Escape") event.target.blur();
       return;
     }
+    // Enter on a focused button or link is that control's own action (e.g. "Apply to selected").
+    if (event.key === "Enter" && event.target.closest && event.target.closest("a, button, summary, [role=button]")) return;
     var row;
     switch (event.key) {
       case "j": move(1); break;
