@@ -40,7 +40,12 @@ def can_manage_programs(user: User) -> bool:
     """CX leaders (and staff, the operators) set up programs and sources."""
     return bool(
         user.is_authenticated
-        and (user.is_superuser or user.is_staff or user.has_perm("feedback.manage_programs"))
+        and (
+            user.is_superuser
+            or user.is_staff
+            or user.is_cx_leader
+            or user.has_perm("feedback.manage_programs")
+        )
     )
 
 
