@@ -678,11 +678,12 @@ def details_request(*, source: Source, response: Response) -> tuple[str, dict[st
 
 
 def _details_to_response(*, data: Any, source: Source, ref: FetchRef) -> ResponseIn:
-    """Map the vendor's API reply with the adapter module's ``response_from_api`` helper."""
+    """Map the vendor's API reply with the adapter module's pure helper
+    (``response_from_api`` for Qualtrics, ``response_from_details`` for SurveyMonkey)."""
     import importlib
 
     module = importlib.import_module(f"feedback.sources.{source.kind}")
-    helper = getattr(module, "response_from_api", None)
+    helper = getattr(module, "response_from_api", None) or getattr(module, "response_from_details", None)
     if not callable(helper):
         raise VendorFetchError(f"The {source.kind} adapter cannot map API details")
     result = helper(data, source=source_config(source))

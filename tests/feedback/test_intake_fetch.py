@@ -178,3 +178,38 @@ def test_the_task_is_safe_to_run_twice(client, source):
         assert response_fetch_details(response_id=response.id) == "filled"
         assert response_fetch_details(response_id=response.id) == "skipped"
     assert len(api.requests) == 1
+
+
+SM_SECRET = "sm-app-secret"
+
+
+def test_surveymonkey_event_is_fetched_with_a_bearer_token(client, dept_a):
+    import base64
+    from pathlib import Path
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "vendors" / "surveymonkey"
+    body = (fixtures / "response_completed.json").read_bytes()
+    details = json.loads((fixtures / "response_details.json").read_bytes())
+    if isinstance(details, dict):
+        details.pop("_source", None)
+    source = SourceFactory(slug="sm", kind="surveymonkey", secret=SM_SECRET, program__department=dept_a)
+    signature = base64.b64encode(hmac.new(f"key1&{SM_SECRET}".encode(), body, hashlib.sha1).digest()).decode()
+    reply = client.post(
+        f"/api/v1/intake/{source.slug}/",
+        data=body,
+        content_type="application/json",
+        HTTP_SM_APIKEY="key1",
+        HTTP_SM_SIGNATURE=signature,
+    )
+    assert reply.status_code == 202, reply.content
+    response = Response.objects.get()
+    with VendorApi() as api:
+        api.reply = details
+        source.api_credentials = {"access_token": "sm-token", "base_url": api.url}
+        source.save()
+        assert response_fetch_details(response_id=response.id) == "filled"
+    path, headers = api.requests[0]
+    assert path == "/v3/surveys/123456789/responses/123456/details"
+    assert headers["authorization"] == "Bearer sm-token"
+    response.refresh_from_db()
+    assert response.status == "received"
