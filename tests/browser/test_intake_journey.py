@@ -7,12 +7,14 @@ not be imported is listed with the row number a spreadsheet shows.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from feedback.models import Program, Response, Source
+from feedback.models import ImportJob, OutboxEvent, Program, Response, Source
+from feedback.tasks import import_run_task
 from tests.browser.conftest import a11y, login, shot
 from tests.factories import SuccessMeasureFactory
 
@@ -85,8 +87,23 @@ def test_leader_creates_program_and_typeform_source_and_copies_the_intake_url(
     expect(row).to_contain_text(f"/api/v1/intake/{source.slug}/")
 
 
+@pytest.fixture
+def queued_tasks(settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """Tasks are published to the broker instead of running inline, so a page can be seen
+    waiting for its work; the test then plays the worker. The queue is emptied afterwards."""
+    from cxgov.celery import app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    yield
+    app.conf.task_always_eager = previous
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(settings.CELERY_TASK_DEFAULT_QUEUE)
+
+
 def test_leader_imports_a_csv_watches_progress_and_sees_row_errors(
-    page: Page, leader, dept_a, tmp_path: Path
+    page: Page, leader, dept_a, tmp_path: Path, queued_tasks: None
 ) -> None:  # type: ignore[no-untyped-def]
     measure = SuccessMeasureFactory(name="Repeat purchase rate")
     login(page, "leader")
@@ -121,7 +138,13 @@ def test_leader_imports_a_csv_watches_progress_and_sees_row_errors(
 
     page.get_by_test_id("import-confirm").click()
     progress = page.locator("#import-progress")
-    expect(progress).to_have_attribute("data-status", "done")  # polled by htmx until done
+    expect(progress).to_have_attribute("data-status", "pending")  # queued: nothing ran yet
+    expect(progress).to_have_attribute("hx-trigger", "every 1s")
+    expect(page.get_by_test_id("import-status")).to_have_text("Pending")
+    job = ImportJob.objects.get(source=source)
+    event = OutboxEvent.objects.get(kind=OutboxEvent.Kind.IMPORT_RUN, object_id=job.pk)
+    import_run_task(job.pk, event_id=event.pk)  # what the worker does with the queued message
+    expect(progress).to_have_attribute("data-status", "done")  # the open page polled and updated
     expect(page.get_by_test_id("import-status")).to_have_text("Done")
     expect(progress.locator("progress")).to_have_attribute("value", "100")
     expect(page.get_by_test_id("import-created")).to_have_text("3")
