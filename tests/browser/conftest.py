@@ -123,3 +123,19 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # ty
         pages = len(A11Y_RESULTS)
         bad = sum(r["serious_or_critical"] for r in A11Y_RESULTS)
         terminalreporter.write_line(f"axe-core: {pages} page checks, {bad} serious/critical violations")
+
+
+@pytest.fixture
+def queued_tasks(settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """Tasks are published to the broker instead of running inline, so a page can be seen
+    waiting for its work (htmx polling); the test then plays the worker by calling the task.
+    The test's queue is emptied afterwards."""
+    from cxgov.celery import app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    yield
+    app.conf.task_always_eager = previous
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(settings.CELERY_TASK_DEFAULT_QUEUE)

@@ -7,7 +7,6 @@ not be imported is listed with the row number a spreadsheet shows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -85,21 +84,6 @@ def test_leader_creates_program_and_typeform_source_and_copies_the_intake_url(
     row = page.locator(f"#source-{source.slug}")
     expect(row).to_contain_text("Typeform")
     expect(row).to_contain_text(f"/api/v1/intake/{source.slug}/")
-
-
-@pytest.fixture
-def queued_tasks(settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    """Tasks are published to the broker instead of running inline, so a page can be seen
-    waiting for its work; the test then plays the worker. The queue is emptied afterwards."""
-    from cxgov.celery import app
-
-    settings.CELERY_TASK_ALWAYS_EAGER = False
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    yield
-    app.conf.task_always_eager = previous
-    with app.connection_for_write() as conn:
-        conn.default_channel.queue_purge(settings.CELERY_TASK_DEFAULT_QUEUE)
 
 
 def test_leader_imports_a_csv_watches_progress_and_sees_row_errors(
