@@ -20,6 +20,9 @@ NAV_ITEMS: list[tuple[str, str, str | None]] = [
     ("Success", "missions:success", None),
     ("Charter", "charter:charter", None),
     ("Departments", "charter:department-list", None),
+    ("Journey", "charter:journey", None),
+    ("Moments", "missions:moments", None),
+    ("Maturity", "charter:maturity", None),
     ("Reports", "reports:report-list", None),
 ]
 

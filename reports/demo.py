@@ -47,4 +47,10 @@ def seed() -> dict[str, int]:
             },
         )
         created += was_created
-    return {"roi_assumptions": RoiAssumption.objects.count(), "roi_assumptions_created": created}
+    from .measures import measure_actuals_compute_all
+
+    return {
+        "roi_assumptions": RoiAssumption.objects.count(),
+        "roi_assumptions_created": created,
+        **measure_actuals_compute_all(),
+    }

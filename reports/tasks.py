@@ -29,3 +29,10 @@ def report_monthly_send_task() -> bool:
     from .services import report_monthly_send
 
     return report_monthly_send()
+
+
+@shared_task(ignore_result=True)
+def measure_actuals_compute_task() -> dict[str, int]:
+    from .measures import measure_actuals_compute_all
+
+    return measure_actuals_compute_all()
