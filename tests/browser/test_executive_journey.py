@@ -82,6 +82,7 @@ def test_executive_follows_a_dashboard_figure_to_the_actions_behind_it(
     page.get_by_test_id("kpi-nps").click()  # the score links to the responses behind it
     expect(page.get_by_role("heading", level=1)).to_contain_text("Responses")
     expect(page.locator("table tbody tr")).to_have_count(5)
+    a11y(page, context="responses behind the NPS figure")
 
 
 @pytest.mark.skipif(PDFTOTEXT is None, reason="pdftotext (poppler-utils) is not installed")

@@ -142,6 +142,7 @@ def test_leader_imports_a_csv_watches_progress_and_sees_row_errors(
 
     page.get_by_role("link", name="See the responses").click()
     expect(page.get_by_text("Quick and friendly help")).to_be_visible()
+    a11y(page, context="responses of the imported source")
     assert set(Response.objects.filter(source=source).values_list("external_id", flat=True)) == {
         "r-1",
         "r-3",

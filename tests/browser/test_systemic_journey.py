@@ -65,6 +65,7 @@ def test_leader_closes_a_systemic_action_with_root_cause_and_fix(page: Page, lea
     card.get_by_role("link", name=action.title).click()
     expect(page.get_by_test_id("status")).to_have_text("Fixed, awaiting verification")
     expect(page.get_by_role("region", name="Root cause and fix")).to_contain_text("last van leaves before")
+    a11y(page, context="systemic action detail (fixed)")
     action.refresh_from_db()
     assert action.status == ActionItem.Status.FIXED
     assert action.success_measure == measure and action.verification_date.isoformat() == verify_on
