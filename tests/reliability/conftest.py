@@ -115,7 +115,7 @@ class RedisServer:
 
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port(REDIS_PORT)
-        self.url = f"redis://127.0.0.1:{port}/0"
+        self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def up(self) -> None:
@@ -180,7 +180,7 @@ class PostgresCluster:
         self.data = self.dir / "data"
         self.log = self.dir / "postgres.log"
         self.dbname = "cxgov_fault"
-        self.url = f"postgres://postgres@127.0.0.1:{port}/{self.dbname}"
+        self.url = f"postgres://postgres@127.0.0.1:{self.port}/{self.dbname}"
 
     def init(self) -> None:
         shutil.chown(self.dir, "postgres", "postgres")
