@@ -342,6 +342,9 @@ MATRIX: list[Row] = [
     Row("feedback:outer-loop-save", "POST", "400 403 403 403 403 302 302"),
     Row("feedback:pipeline-health", "GET", "200 403 403 403 403 302 302"),
     Row("feedback:pipeline-rerun", "POST", "302 403 403 403 403 302 302"),
+    # --- privacy requests (staff only; none of the roles is staff) -------------------------------
+    Row("feedback:privacy", "GET", "403 403 403 403 403 302 302"),
+    Row("feedback:privacy", "POST", "403 403 403 403 403 302 302", data=lambda w: {"customer": w.customer_a.email, "action": "export"}),
     # --- rows with meaningful data (the empty-form rows above stop at validation) ---------------
     Row("feedback:triage-bulk", "POST", "302 302 302 404 403 302 302", data=lambda w: {"ids": [w.action_a.pk], "operation": "priority", "priority": "high"}, note="dept A"),
     Row("feedback:triage-bulk", "POST", "302 404 404 404 403 302 302", data=lambda w: {"ids": [w.action_b.pk], "operation": "priority", "priority": "high"}, note=OTHER),

@@ -8,11 +8,13 @@ import json
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
 
 from charter.models import User
 from feedback.models import ContactLog, PrivacyRequest, RawDelivery, Response
 from feedback.privacy import customer_data_export, customer_erase, customer_find
-from tests.factories import ActionItemFactory, CustomerFactory, ResponseFactory, SourceFactory
+from tests.factories import ActionItemFactory, CustomerFactory, ResponseFactory, SourceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -146,3 +148,55 @@ def test_the_command_refuses_an_unknown_customer_or_user(ana_response: Response,
         call_command("customer_privacy", "export", "nobody@example.org", "--by", leader.username)
     with pytest.raises(CommandError, match="No user"):
         call_command("customer_privacy", "export", "ana.silva@example.org", "--by", "ghost")
+
+
+# --- the staff page --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def staff_client() -> Client:
+    client = Client()
+    client.force_login(UserFactory(username="dpo", is_staff=True))
+    return client
+
+
+def test_staff_download_a_customer_export_as_json(ana_response: Response, staff_client: Client) -> None:
+    reply = staff_client.post(
+        reverse("feedback:privacy"),
+        {"customer": "ana.silva@example.org", "action": "export", "reason": "DSR-1"},
+    )
+    assert reply.status_code == 200
+    assert reply["Content-Disposition"].startswith("attachment;")
+    assert json.loads(reply.content)["customer"]["email"] == "ana.silva@example.org"
+    assert PrivacyRequest.objects.get().reason == "DSR-1"
+
+
+def test_erasing_from_the_page_needs_the_confirmation_box(
+    ana_response: Response, staff_client: Client
+) -> None:
+    refused = staff_client.post(reverse("feedback:privacy"), {"customer": "crm-ana-77", "action": "erase"})
+    assert refused.status_code == 400
+    assert "Tick this to erase." in refused.content.decode()
+    assert not PrivacyRequest.objects.exists()
+    done = staff_client.post(
+        reverse("feedback:privacy"),
+        {"customer": "crm-ana-77", "action": "erase", "confirm": "on"},
+        follow=True,
+    )
+    assert done.status_code == 200
+    assert "erased" in done.content.decode()
+    ana_response.customer.refresh_from_db()
+    assert ana_response.customer.erased_at is not None
+
+
+def test_an_unknown_customer_is_a_field_error_not_a_500(staff_client: Client) -> None:
+    reply = staff_client.post(
+        reverse("feedback:privacy"), {"customer": "nobody@example.org", "action": "export"}
+    )
+    assert reply.status_code == 400
+    assert "No customer matches" in reply.content.decode()
+
+
+def test_the_privacy_page_is_for_staff_only(leader_client: Client, client: Client) -> None:
+    assert leader_client.get(reverse("feedback:privacy")).status_code == 403
+    assert client.get(reverse("feedback:privacy")).status_code == 302
