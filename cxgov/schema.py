@@ -13,6 +13,9 @@ everywhere, so adding them once here is truer than repeating ``extend_schema`` p
 
 An operation's own ``extend_schema(responses=...)`` always wins. Enabled through
 ``SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"]`` (see docs/operations.md).
+
+The intake URL is a plain Django view (it must see raw bytes), so drf-spectacular cannot see it;
+``INTAKE_OPERATION`` documents it here from the public contract in DESIGN.md.
 """
 
 from __future__ import annotations
@@ -30,6 +33,58 @@ _DESCRIPTIONS = {
     "404": "No such object in your scope (or no such page).",
 }
 _METHODS = ("get", "put", "patch", "post", "delete")
+INTAKE_PATH = "/api/v1/intake/{slug}/"
+
+
+def _reply(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {"type": "object"}}}}
+
+
+INTAKE_OPERATION: dict[str, Any] = {
+    "operationId": "intake_create",
+    "summary": "The one URL a survey source posts to",
+    "description": (
+        "Authenticated per source: `Authorization: Bearer <token>` for generic sources, the vendor's "
+        "signature header where the vendor signs. The body is the vendor's own payload; for generic "
+        "sources see the `generic` body in the public contract."
+    ),
+    "tags": ["Intake"],
+    "parameters": [{"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}],
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "external_id": {"type": "string"},
+                        "submitted_at": {"type": "string", "format": "date-time"},
+                        "customer": {"type": "object"},
+                        "scores": {"type": "object"},
+                        "comment": {"type": "string"},
+                        "touchpoint": {"type": "string"},
+                        "department": {"type": "string"},
+                        "answers": {"type": "object"},
+                    },
+                }
+            }
+        },
+    },
+    "security": [{"sourceBearer": []}],
+    "responses": {
+        "200": _reply("Already had it (same response, same id), or ignored (not a response event)."),
+        "201": _reply("Created."),
+        "202": _reply("Accepted; details will be fetched from the vendor's API."),
+        "400": _reply("Invalid payload: errors by field."),
+        "401": _reply("Bad or missing token or signature."),
+        "404": _reply("No such active source."),
+        "405": _reply("Use POST."),
+        "413": _reply("Body larger than 1 MB."),
+        "415": _reply("Wrong content type for this source."),
+        "429": _reply("Too many deliveries a minute for this source; see Retry-After."),
+        "503": _reply("Database briefly unavailable; see Retry-After."),
+    },
+}
 
 
 def error_statuses_for(*, path: str, operation: dict[str, Any]) -> list[str]:
@@ -51,6 +106,11 @@ def document_error_responses(
     """drf-spectacular post-processing hook (signature fixed by drf-spectacular)."""
     components = result.setdefault("components", {}).setdefault("schemas", {})
     components.setdefault("ErrorResponse", ERROR_SCHEMA)
+    schemes = result["components"].setdefault("securitySchemes", {})
+    schemes.setdefault(
+        "sourceBearer", {"type": "http", "scheme": "bearer", "description": "A source's token"}
+    )
+    result.setdefault("paths", {}).setdefault(INTAKE_PATH, {}).setdefault("post", INTAKE_OPERATION)
     ref = {"$ref": "#/components/schemas/ErrorResponse"}
     for path, item in result.get("paths", {}).items():
         for method in _METHODS:

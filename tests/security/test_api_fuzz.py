@@ -2,7 +2,8 @@
 
 Each operation gets a bounded number of generated requests (``FUZZ_EXAMPLES``; the whole file
 stays well under three minutes on two cores) from a signed-in CX leader using
-``Authorization: Token <key>``, and every reply must be no 5xx and a status the schema documents
+``Authorization: Token <key>`` (the intake operation: a generic source's bearer token, so the
+generated bodies reach the parser), and every reply must be no 5xx and a status the schema documents
 for that operation. Requests go through Django's WSGI application in-process, inside the test's
 transaction, so nothing generated here survives the test.
 
@@ -71,17 +72,17 @@ def _keep_the_test_connection() -> Any:
 
 
 @pytest.fixture
-def api_token(db: None, _keep_the_test_connection: None) -> str:
+def api_token(db: None, _keep_the_test_connection: None) -> dict[str, str]:
     from rest_framework.authtoken.models import Token
 
     from charter.roles import Role
     from tests.factories import DepartmentFactory, ProgramFactory, SourceFactory, UserFactory
 
     leader = UserFactory(username="fuzz-leader", role=Role.CX_LEADER)
-    SourceFactory(
+    source = SourceFactory(
         slug="fuzz-source", program=ProgramFactory(slug="fuzz", department=DepartmentFactory(slug="fz"))
     )
-    return Token.objects.create(user=leader).key
+    return {"user": f"Token {Token.objects.create(user=leader).key}", "source": f"Bearer {source.token}"}
 
 
 @schema.parametrize()
@@ -92,10 +93,15 @@ def api_token(db: None, _keep_the_test_connection: None) -> str:
     database=None,
     suppress_health_check=list(HealthCheck),
 )
-def test_no_operation_answers_5xx_or_an_undocumented_status(case: Any, api_token: str) -> None:
+def test_no_operation_answers_5xx_or_an_undocumented_status(case: Any, api_token: dict[str, str]) -> None:
     FUZZ_STATS["operations"].add(case.operation.label)
     FUZZ_STATS["examples"] += 1
-    response = case.call(headers={"Authorization": f"Token {api_token}"})
+    if case.path.startswith("/api/v1/intake/"):
+        case.path_parameters = {"slug": "fuzz-source"}  # fuzz the body the parser sees, as the source
+        authorization = api_token["source"]
+    else:
+        authorization = api_token["user"]
+    response = case.call(headers={"Authorization": authorization})
     if response.status_code >= 500:
         FUZZ_STATS["server_errors"] += 1
     case.validate_response(response, checks=[not_a_server_error, status_code_conformance])
