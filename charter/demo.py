@@ -32,9 +32,14 @@ DEMO_USERS = [
 
 
 @functools.cache
+def _password_hash(password: str) -> str:
+    return make_password(password)
+
+
 def _demo_password_hash() -> str:
-    """Hash the demo password once: ~30 demo users would otherwise cost a PBKDF2 run each."""
-    return make_password(settings.DEMO_PASSWORD)
+    """Hash the demo password once: ~30 demo users would otherwise cost a PBKDF2 run each.
+    Cached per password, so a changed ``DEMO_PASSWORD`` (tests set their own) is honoured."""
+    return _password_hash(settings.DEMO_PASSWORD)
 
 
 def _user(username: str, first: str, last: str, role: str | None) -> User:
@@ -43,7 +48,7 @@ def _user(username: str, first: str, last: str, role: str | None) -> User:
         defaults={"first_name": first, "last_name": last, "email": f"{username}@demo.cxgov.example"},
     )
     if created:
-        user.password = _demo_password_hash()
+        user.password = _demo_password_hash(settings.DEMO_PASSWORD)
         user.save(update_fields=["password"])
     if role:
         user.groups.add(Group.objects.get(name=Role(role).label))
