@@ -48,7 +48,7 @@ def _user(username: str, first: str, last: str, role: str | None) -> User:
         defaults={"first_name": first, "last_name": last, "email": f"{username}@demo.cxgov.example"},
     )
     if created:
-        user.password = _demo_password_hash(settings.DEMO_PASSWORD)
+        user.password = _demo_password_hash()
         user.save(update_fields=["password"])
     if role:
         user.groups.add(Group.objects.get(name=Role(role).label))
