@@ -10,6 +10,7 @@ harmless. With no broker configured (the embedded default) tasks run inline afte
 
 from __future__ import annotations
 
+import importlib
 import logging
 import queue
 import threading
@@ -47,7 +48,9 @@ def outbox_publish(*, event: OutboxEvent) -> None:
     """Hand one event to Celery (runs inline in the embedded default)."""
     from cxgov.celery import app
 
-    task = app.tasks[TASKS[event.kind]]
+    name = TASKS[event.kind]
+    importlib.import_module(name.rsplit(".", 1)[0])  # autodiscovery is lazy: register it here
+    task = app.tasks[name]
     OutboxEvent.objects.filter(id=event.id).update(published_at=timezone.now(), attempts=F("attempts") + 1)
     task.apply_async(args=[event.object_id], kwargs={"event_id": event.id}, retry=False)
 
