@@ -462,7 +462,10 @@ def test_sql_ish_filter_values_give_no_500_and_no_other_department_rows(world: W
             ("q", "program", "source", "band", "status", "department", "date_from", "page"),
         ),
         (reverse("feedback:triage"), ("q", "status", "department", "owner", "loop", "sort", "page")),
-        ("/api/v1/responses/", ("source", "program", "band", "status", "department", "q", "from", "to", "page")),
+        (
+            "/api/v1/responses/",
+            ("source", "program", "band", "status", "department", "q", "from", "to", "page"),
+        ),
         ("/api/v1/actions/", ("source", "department", "loop", "status", "page")),
         ("/api/v1/metrics/", ("metric", "group_by", "source", "program", "from", "to")),
     ]
