@@ -372,7 +372,7 @@ def _insert_pg(
     with connection.cursor() as cursor:
         returned = execute_values(
             cursor.cursor,
-            f"INSERT INTO {table} ({columns}) VALUES %s "  # noqa: S608  (identifiers from model meta)
+            f"INSERT INTO {table} ({columns}) VALUES %s "  # noqa: S608  # nosec B608
             "ON CONFLICT (source_id, external_id) DO NOTHING RETURNING id",
             rows,
             page_size=max(len(rows), 1),
@@ -398,7 +398,7 @@ def _outbox_rows(response_ids: list[int]) -> list[int]:
         with connection.cursor() as cursor:
             returned = execute_values(
                 cursor.cursor,
-                f"INSERT INTO {table} ({columns}) VALUES %s RETURNING id",  # noqa: S608  (model meta)
+                f"INSERT INTO {table} ({columns}) VALUES %s RETURNING id",  # noqa: S608  # nosec B608
                 rows,
                 page_size=len(rows),
                 fetch=True,

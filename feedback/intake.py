@@ -648,7 +648,7 @@ def _http_get_json(url: str, *, headers: Mapping[str, str], timeout: float = 10.
         raise VendorFetchError(f"Refusing to fetch {parsed.scheme!r} URL")
     request = urllib.request.Request(url, headers={"Accept": "application/json", **headers})  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as reply:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout) as reply:  # noqa: S310  # nosec B310
             return json.loads(reply.read(8 * 1024 * 1024).decode("utf-8-sig"))
     except urllib.error.HTTPError as exc:
         if 400 <= exc.code < 500 and exc.code != 429:

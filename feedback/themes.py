@@ -101,7 +101,7 @@ def themes_match_postgres(*, text: str, themes: Iterable[Theme]) -> list[Theme]:
     values = ", ".join(["(%s, %s)"] * len(pairs))
     params: list[object] = [x for pair in pairs for x in pair]
     sql = (
-        f"SELECT DISTINCT k.theme_id FROM (VALUES {values}) AS k(theme_id, phrase) "  # noqa: S608
+        f"SELECT DISTINCT k.theme_id FROM (VALUES {values}) AS k(theme_id, phrase) "  # noqa: S608  # nosec B608
         "WHERE to_tsvector('english', %s) @@ phraseto_tsquery('english', k.phrase)"
     )
     with connection.cursor() as cursor:

@@ -6,27 +6,63 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('feedback', '0003_insight_loops'),
+        ("feedback", "0003_insight_loops"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PrivacyRequest',
+            name="PrivacyRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('export', 'Personal data export'), ('erase', 'Erasure')], max_length=6)),
-                ('customer_ref', models.CharField(help_text="The customer's row id, kept after erasure.", max_length=40)),
-                ('reason', models.CharField(blank=True, help_text='E.g. the ticket of the request.', max_length=255)),
-                ('summary', models.JSONField(blank=True, default=dict, help_text='Counts of what was exported or erased.')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='privacy_requests', to='feedback.customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("export", "Personal data export"), ("erase", "Erasure")], max_length=6
+                    ),
+                ),
+                (
+                    "customer_ref",
+                    models.CharField(help_text="The customer's row id, kept after erasure.", max_length=40),
+                ),
+                (
+                    "reason",
+                    models.CharField(blank=True, help_text="E.g. the ticket of the request.", max_length=255),
+                ),
+                (
+                    "summary",
+                    models.JSONField(
+                        blank=True, default=dict, help_text="Counts of what was exported or erased."
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="privacy_requests",
+                        to="feedback.customer",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
     ]
