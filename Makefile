@@ -55,7 +55,7 @@ check: install ## migrations committed, deploy checks clean in real mode, bandit
 	$(VENV)/bin/bandit -q -c pyproject.toml -r cxgov charter missions feedback reports
 
 test: install services lint check ## the whole suite against real PostgreSQL, Redis and Chromium
-	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(VENV)/bin/pytest -n 2 --create-db $(PYTEST_ARGS)
 
 test-worker: install services ## only the tests that run a real Celery worker
 	$(TEST_ENV) $(VENV)/bin/pytest -m worker $(PYTEST_ARGS)
