@@ -11,6 +11,8 @@ from tests.factories import DepartmentFactory, UserFactory
 
 PASSWORD = "pw-for-tests-123"
 
+pytest_plugins = ["tests.summary"]
+
 
 @pytest.fixture(autouse=True)
 def _roles(db: None) -> None:

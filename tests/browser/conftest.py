@@ -118,13 +118,6 @@ def as_user(page: Page) -> Callable[[str], Page]:
     return _login
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # type: ignore[no-untyped-def]
-    if A11Y_RESULTS:
-        pages = len(A11Y_RESULTS)
-        bad = sum(r["serious_or_critical"] for r in A11Y_RESULTS)
-        terminalreporter.write_line(f"axe-core: {pages} page checks, {bad} serious/critical violations")
-
-
 @pytest.fixture
 def queued_tasks(settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
     """Tasks are published to the broker instead of running inline, so a page can be seen

@@ -35,50 +35,6 @@ REDIS_PORT = 6390
 PG_PORT = 5499
 
 #: Fault scenario -> the tests that prove it (node id prefixes). Survived = all ran and passed.
-FAULT_SCENARIOS: dict[str, list[str]] = {
-    "Redis down during intake: 2xx, processed exactly once when back": [
-        "tests/reliability/test_redis_down.py::",
-    ],
-    "Worker SIGKILL mid-task: redelivered, nothing lost or doubled": [
-        "tests/worker/test_worker_crash.py::",
-    ],
-    "PostgreSQL restarted under load: 503 + Retry-After, reconnects, no half-written rows": [
-        "tests/reliability/test_postgres_restart.py::test_postgres_restart_under_load",
-    ],
-    "The same delivery x10 in parallel: one response, one action": [
-        "tests/reliability/test_postgres_restart.py::test_the_same_delivery_ten_times_in_parallel",
-        "tests/worker/test_pipeline_worker.py::test_duplicate_and_concurrent_deliveries",
-    ],
-    "A replay outside the 5-minute window: 401": [
-        "tests/reliability/test_replay.py::",
-    ],
-    "Beat ticking twice: no double escalation or e-mail": [
-        "tests/worker/test_pipeline_worker.py::test_beat_ticking_twice",
-    ],
-    "SMTP and Slack endpoints down: retried later, pipeline unaffected": [
-        "tests/worker/test_pipeline_worker.py::test_notifications_are_retried",
-    ],
-}
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    outcomes: dict[str, str] = {}
-    for category in ("passed", "failed", "error", "xfailed", "xpassed", "skipped"):
-        for report in terminalreporter.stats.get(category, []):
-            nodeid = getattr(report, "nodeid", "")
-            counts = getattr(report, "when", "call") == "call" or category in ("error", "skipped")
-            if counts and outcomes.get(nodeid) not in ("failed", "error"):
-                outcomes[nodeid] = category
-    tried = survived = 0
-    for prefixes in FAULT_SCENARIOS.values():
-        ran = [outcome for nodeid, outcome in outcomes.items() if nodeid.startswith(tuple(prefixes))]
-        ran = [outcome for outcome in ran if outcome != "skipped"]
-        if not ran:
-            continue
-        tried += 1
-        survived += all(outcome == "passed" for outcome in ran)
-    if tried:
-        terminalreporter.write_line(f"fault scenarios survived: {survived}/{tried}")
 
 
 def wait_for(predicate: Callable[[], Any], *, timeout: float = 60.0, interval: float = 0.2) -> Any:

@@ -354,14 +354,3 @@ def fast_world(shared_world: World, db: None) -> World:
 
 #: Filled by tests/security/test_api_fuzz.py, printed at the end of the run.
 FUZZ_STATS: dict[str, Any] = {"operations": set(), "examples": 0, "server_errors": 0}
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if FUZZ_STATS["examples"]:
-        terminalreporter.write_line(
-            f"schemathesis: {len(FUZZ_STATS['operations'])} operations, {FUZZ_STATS['examples']} examples, "
-            f"{FUZZ_STATS['server_errors']} server errors"
-        )
-    from tests.security.test_authz_matrix import CELLS, MATRIX
-
-    terminalreporter.write_line(f"authorization matrix: {len(MATRIX)} rows, {CELLS} cells")
