@@ -100,6 +100,8 @@ def test_keyboard_only_triage_moves_assigns_closes_searches_and_shows_help(
     second.refresh_from_db()
     assert second.owner == ambassador
 
+    # wait until htmx has finished swapping and settling the table, or j lands on the old rows
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
     page.keyboard.press("j")  # the table was swapped: j starts again at the top
     expect(_row(page, first)).to_have_attribute("aria-selected", "true")
     page.keyboard.press("c")  # close the current row with a reason
