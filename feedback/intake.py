@@ -671,7 +671,8 @@ def details_request(*, source: Source, response: Response) -> tuple[str, dict[st
     if source.kind == Source.Kind.SURVEYMONKEY and creds.get("access_token"):
         base = str(creds.get("base_url") or "https://api.surveymonkey.com").rstrip("/")
         return (
-            f"{base}/v3/surveys/{sid}/responses/{rid}/details",
+            # simple=true adds each choice's text, so a score answered by choice id is readable
+            f"{base}/v3/surveys/{sid}/responses/{rid}/details?simple=true",
             {"Authorization": f"Bearer {creds['access_token']}"},
         )
     return None

@@ -209,7 +209,7 @@ def test_surveymonkey_event_is_fetched_with_a_bearer_token(client, dept_a):
         source.save()
         assert response_fetch_details(response_id=response.id) == "filled"
     path, headers = api.requests[0]
-    assert path == "/v3/surveys/123456789/responses/123456/details"
+    assert path == "/v3/surveys/123456789/responses/123456/details?simple=true"
     assert headers["authorization"] == "Bearer sm-token"
     response.refresh_from_db()
     assert response.status == "received"
