@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -288,8 +289,15 @@ def _ingest(source: Source, data: dict[str, Any]) -> tuple[Response, bool]:
     return response, created
 
 
-def _age_actions(now: Any) -> None:
-    """Make the demo look lived-in: most follow-ups older than three weeks were closed."""
+def _age_actions(now: Any, sources: Any) -> None:
+    """Make the demo look lived-in: insights and follow-ups date from their response (so time
+    to close and backlog age read true), and most follow-ups older than three weeks were closed."""
+    submitted = Response.objects.filter(id=OuterRef("response_id")).values("submitted_at")[:1]
+    demo = [source.id for source, _metric in sources]
+    Insight.objects.filter(response__source__in=demo).update(created_at=Subquery(submitted))
+    ActionItem.objects.filter(loop=Loop.INNER, response__source__in=demo).update(
+        created_at=Subquery(submitted)
+    )
     rng = random.Random(7)
     old = ActionItem.objects.filter(
         loop=Loop.INNER, status=ActionItem.Status.NEW, response__submitted_at__lt=now - timedelta(days=21)
@@ -321,7 +329,7 @@ def seed() -> dict[str, int]:
             # Inline already in the embedded default; in real mode the worker will find it done.
             response_process(response_id=response.id)
     if created:
-        _age_actions(now)
+        _age_actions(now, sources)
     counts.update(
         {
             "responses_processed_now": created,
