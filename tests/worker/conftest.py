@@ -215,11 +215,13 @@ def worker_env(
     return env
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def start_worker(
     worker_env: dict, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Callable[[], Worker]]:
-    """Start workers on demand; every one still running is stopped at the end of the module."""
+    """Start workers on demand; every one still running is stopped at the end of the test,
+    before the test database is flushed (a worker still busy with redelivered work would
+    otherwise deadlock the flush's TRUNCATE)."""
     started: list[Worker] = []
     log = tmp_path_factory.mktemp("celery") / "worker.log"
 
