@@ -114,14 +114,18 @@ def response_queryset(
 
 
 def metric_results(
-    *, department_ids: DepartmentIds, metric: str, group_by: str, filters: ResponseFilters | None = None
+    *,
+    department_ids: DepartmentIds,
+    metric: str,
+    group_by: str | tuple[str, ...],
+    filters: ResponseFilters | None = None,
 ) -> list[dict[str, Any]]:
-    """The rows of ``GET /api/v1/metrics/`` (one query)."""
-    return metrics.metric_groups(
-        responses=response_queryset(department_ids=department_ids, filters=filters),
-        metric=metric,
-        group_by=group_by,
-    )
+    """The rows of ``GET /api/v1/metrics/``: one query for one dimension; for several
+    (``("month", "department")``), one aggregate plus one small label query per non-month one."""
+    responses = response_queryset(department_ids=department_ids, filters=filters)
+    if isinstance(group_by, tuple):
+        return metrics.metric_groups_multi(responses=responses, metric=metric, dimensions=group_by)
+    return metrics.metric_groups(responses=responses, metric=metric, group_by=group_by)
 
 
 # --- trends -----------------------------------------------------------------------------
