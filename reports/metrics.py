@@ -13,7 +13,7 @@ Every aggregate is one SQL query over ``Response``: Python never loops over resp
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -196,33 +196,47 @@ def _dimension_labels(dimension: str, ids: set[Any]) -> dict[Any, tuple[str, str
         dimension
     ]
     rows = model.objects.filter(id__in=[i for i in ids if i is not None]).values_list("id", "slug", "name")
-    labels = {pk: (slug, name) for pk, slug, name in rows}
-    labels[None] = ("", "No touchpoint" if dimension == "touchpoint" else "Unassigned")
-    return labels
+    return {pk: (slug, name) for pk, slug, name in rows}
 
 
 def metric_groups_multi(
-    *, responses: QuerySet[Response], metric: str, dimensions: tuple[str, ...]
+    *,
+    responses: QuerySet[Response] | Sequence[QuerySet[Response]],
+    metric: str,
+    dimensions: tuple[str, ...],
+    known_labels: dict[str, dict[Any, tuple[str, str]]] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per combination of ``dimensions`` with at least one answer to ``metric``.
 
     The aggregate is one statement grouped by the month expression and the foreign-key
     columns themselves (no join), the shape of a hand-written ``GROUP BY month,
-    department_id``: with a department scope it is an index-only scan of the covering index
-    of ``feedback/migrations/0005``. Slugs and names come from one small query per
-    non-month dimension. Each dimension sorts as it does alone (months in order, the others
-    by name then slug, unassigned last); ``group``/``label`` join the parts in the order asked.
+    department_id``: with a department condition it is an index-only scan of the covering
+    index of ``feedback/migrations/0005``. Several querysets are aggregated as one
+    ``UNION ALL`` (the caller makes sure their groups never overlap). Slugs and names come
+    from ``known_labels`` or one small query per non-month dimension. Each dimension sorts as
+    it does alone (months in order, the others by name then slug, unassigned last);
+    ``group``/``label`` join the parts in the order asked.
     """
     columns = {d: ("g_month" if d == "month" else f"{d}_id") for d in dimensions}
-    qs = responses.order_by()
-    if "month" in dimensions:
-        qs = qs.annotate(g_month=TruncMonth("submitted_at"))
-    rows = list(qs.values(*columns.values()).annotate(**aggregates(metric)).filter(count__gt=0))
-    labels = {d: _dimension_labels(d, {r[col] for r in rows}) for d, col in columns.items() if d != "month"}
+    grouped = []
+    for qs in [responses] if isinstance(responses, QuerySet) else responses:
+        qs = qs.order_by()
+        if "month" in dimensions:
+            qs = qs.annotate(g_month=TruncMonth("submitted_at"))
+        grouped.append(qs.values(*columns.values()).annotate(**aggregates(metric)).filter(count__gt=0))
+    rows = list(grouped[0].union(*grouped[1:], all=True) if len(grouped) > 1 else grouped[0])
+    known = known_labels or {}
+    labels = {
+        d: known[d] if d in known else _dimension_labels(d, {r[col] for r in rows})
+        for d, col in columns.items()
+        if d != "month"
+    }
 
     def part(dimension: str, value: Any) -> tuple[str, str]:
         if dimension == "month":
             return f"{value:%Y-%m}", f"{value:%b %Y}"
+        if value is None:
+            return "", "No touchpoint" if dimension == "touchpoint" else "Unassigned"
         return labels[dimension].get(value, ("", "Unassigned"))
 
     out = []

@@ -247,6 +247,12 @@ def test_combined_groups_use_one_aggregate_whatever_the_rows(spread, django_asse
     assert {r["group"] for r in rows} == {"src-a,prog-a"}
     with django_assert_num_queries(1):  # months need no label query
         metric_results(department_ids=None, metric="nps", group_by=("month",))
+    with django_assert_num_queries(2):  # organisation-wide: the departments, then one UNION ALL
+        metric_results(department_ids=None, metric="nps", group_by=("month", "department"))
+    with django_assert_num_queries(2):  # scoped: the aggregate, then the labels
+        metric_results(
+            department_ids={spread[0].program.department_id}, metric="nps", group_by=("month", "department")
+        )
 
 
 def test_responses_without_department_or_touchpoint_group_as_unassigned(leader_client, source_a):
