@@ -232,12 +232,20 @@ def metric_groups_multi(
         if d != "month"
     }
 
+    seen: dict[tuple[str, Any], tuple[str, str]] = {}
+
     def part(dimension: str, value: Any) -> tuple[str, str]:
+        """Key and label of one dimension's value, formatted once per distinct value."""
+        if (dimension, value) in seen:
+            return seen[(dimension, value)]
         if dimension == "month":
-            return f"{value:%Y-%m}", f"{value:%b %Y}"
-        if value is None:
-            return "", "No touchpoint" if dimension == "touchpoint" else "Unassigned"
-        return labels[dimension].get(value, ("", "Unassigned"))
+            found = f"{value:%Y-%m}", f"{value:%b %Y}"
+        elif value is None:
+            found = "", "No touchpoint" if dimension == "touchpoint" else "Unassigned"
+        else:
+            found = labels[dimension].get(value, ("", "Unassigned"))
+        seen[(dimension, value)] = found
+        return found
 
     out = []
     for r in rows:
