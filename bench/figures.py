@@ -1012,6 +1012,8 @@ def fig_pdf(ctx: Context) -> list[Figure]:
                 "peak_rss_mb": best_app["peak_rss_mb"],
                 "baseline_peak_rss_mb": best_raw["peak_rss_mb"],
                 "context_s": best_app.get("context_seconds"),
+                "cpu_s": best_app.get("cpu_seconds"),
+                "baseline_cpu_s": best_raw.get("cpu_seconds"),
                 "html_kb": best_app.get("html_kb"),
                 "runs": runs,
             },
