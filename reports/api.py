@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -21,6 +21,8 @@ from .serializers import (
     ReportSerializer,
 )
 
+_ONE_GROUP = "(" + "|".join(metrics.GROUP_BYS) + ")"
+GROUP_BY_PATTERN = f"^{_ONE_GROUP}(,{_ONE_GROUP})*$"
 SCALES = {"nps": "-100..100", "csat": "0..100 (% satisfied)", "ces": "1..7 (mean effort)"}
 
 
@@ -30,7 +32,21 @@ class MetricsView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("metric", str, enum=list(metrics.METRICS), required=True),
-            OpenApiParameter("group_by", str, enum=list(metrics.GROUP_BYS), required=True),
+            OpenApiParameter(
+                "group_by",
+                str,
+                required=True,
+                pattern=GROUP_BY_PATTERN,
+                description=(
+                    f"One of {', '.join(metrics.GROUP_BYS)}; or several, separated by commas, each at "
+                    "most once, e.g. `month,department`: one row per combination, counted in one "
+                    "pass of the database (each row then also has `groups` and `labels` per dimension)."
+                ),
+                examples=[
+                    OpenApiExample("By month", value="month"),
+                    OpenApiExample("Month × department", value="month,department"),
+                ],
+            ),
             OpenApiParameter("source", str, description="Source slug"),
             OpenApiParameter("program", str, description="Program slug"),
             OpenApiParameter("from", OpenApiTypes.DATE, description="Inclusive (UTC)"),
@@ -54,16 +70,17 @@ class MetricsView(APIView):
             program=data.get("program"),
             source=data.get("source"),
         )
+        dimensions = data["group_by"]
         rows = selectors.metric_results(
             department_ids=selectors.scope_ids(user=request.user),
             metric=data["metric"],
-            group_by=data["group_by"],
+            group_by=dimensions[0] if len(dimensions) == 1 else dimensions,
             filters=filters,
         )
         return ApiResponse(
             {
                 "metric": data["metric"],
-                "group_by": data["group_by"],
+                "group_by": metrics.GROUP_BY_SEPARATOR.join(dimensions),
                 "direction": metrics.DIRECTION[data["metric"]],
                 "scale": SCALES[data["metric"]],
                 "results": rows,

@@ -9,13 +9,13 @@ Every selector runs a fixed number of queries, whatever the number of rows.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import (
-    Avg,
     Count,
     DurationField,
     Exists,
@@ -29,9 +29,11 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
+    Window,
 )
-from django.db.models.functions import Coalesce, Greatest, TruncMonth
+from django.db.models.functions import Coalesce, Greatest, RowNumber, TruncMonth
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -114,14 +116,30 @@ def response_queryset(
 
 
 def metric_results(
-    *, department_ids: DepartmentIds, metric: str, group_by: str, filters: ResponseFilters | None = None
+    *,
+    department_ids: DepartmentIds,
+    metric: str,
+    group_by: str | tuple[str, ...],
+    filters: ResponseFilters | None = None,
 ) -> list[dict[str, Any]]:
-    """The rows of ``GET /api/v1/metrics/`` (one query)."""
-    return metrics.metric_groups(
-        responses=response_queryset(department_ids=department_ids, filters=filters),
-        metric=metric,
-        group_by=group_by,
-    )
+    """The rows of ``GET /api/v1/metrics/``: one query for one dimension; for several
+    (``("month", "department")``), one aggregate plus one small label query per non-month one."""
+    responses = response_queryset(department_ids=department_ids, filters=filters)
+    if not isinstance(group_by, tuple):
+        return metrics.metric_groups(responses=responses, metric=metric, group_by=group_by)
+    if department_ids is None and "department" in group_by:
+        # Organisation-wide with no department condition the planner reads the whole heap. As
+        # "every department" UNION ALL "no department" (groups that cannot overlap), each half
+        # is an index-only scan of the covering index, like the hand-written GROUP BY.
+        names = {pk: (slug, name) for pk, slug, name in Department.objects.values_list("id", "slug", "name")}
+        parts = [
+            response_queryset(department_ids=set(names), filters=filters),
+            responses.filter(department__isnull=True),
+        ]
+        return metrics.metric_groups_multi(
+            responses=parts, metric=metric, dimensions=group_by, known_labels={"department": names}
+        )
+    return metrics.metric_groups_multi(responses=responses, metric=metric, dimensions=group_by)
 
 
 # --- trends -----------------------------------------------------------------------------
@@ -177,51 +195,66 @@ def metric_trends(*, department_ids: DepartmentIds, period: Period) -> dict[str,
 # --- loops ------------------------------------------------------------------------------
 
 
-def loop_closure(
-    *, department_ids: DepartmentIds, period: Period, now: datetime | None = None
-) -> list[dict[str, Any]]:
-    """Per loop: closure rate and time to close (actions created in the period), SLA
-    compliance, and today's backlog with its age. One query."""
-    now = now or timezone.now()
+def _loop_aggregates(*, period: Period, now: datetime) -> dict[str, Any]:
+    """Loop-closure aggregates as counts and sums, so groups add up (per department → total)."""
     in_period = Q(created_at__gte=period.start_dt, created_at__lt=period.end_dt)
     closed = Q(status__in=ActionItem.CLOSED_STATUSES)
     open_ = Q(status__in=ActionItem.OPEN_STATUSES)
-    qs = _by_departments(ActionItem.objects.all(), department_ids).order_by()
-    rows = {
-        r["loop"]: r
-        for r in qs.values("loop").annotate(
-            created=Count("id", filter=in_period),
-            closed=Count("id", filter=in_period & closed),
-            closed_on_time=Count("id", filter=in_period & closed & Q(closed_at__lte=F("due_at"))),
-            contact_due=Count("id", filter=in_period & Q(first_contact_due_at__isnull=False)),
-            contacted_on_time=Count(
-                "id",
-                filter=in_period
-                & Q(first_contact_due_at__isnull=False, first_contacted_at__lte=F("first_contact_due_at")),
+    closed_dated = in_period & closed & Q(closed_at__isnull=False)
+    return {
+        "created": Count("id", filter=in_period),
+        "closed": Count("id", filter=in_period & closed),
+        "closed_on_time": Count("id", filter=in_period & closed & Q(closed_at__lte=F("due_at"))),
+        "contact_due": Count("id", filter=in_period & Q(first_contact_due_at__isnull=False)),
+        "contacted_on_time": Count(
+            "id",
+            filter=in_period
+            & Q(first_contact_due_at__isnull=False, first_contacted_at__lte=F("first_contact_due_at")),
+        ),
+        # A closing date before creation (back-filled data) counts as closed at once.
+        "time_to_close_sum": Sum(
+            Greatest(
+                ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField()),
+                Value(timedelta(0)),
             ),
-            # A closing date before creation (back-filled data) counts as closed at once.
-            time_to_close=Avg(
-                Greatest(
-                    ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField()),
-                    Value(timedelta(0)),
-                ),
-                filter=in_period & closed & Q(closed_at__isnull=False),
-            ),
-            backlog=Count("id", filter=open_),
-            overdue=Count("id", filter=open_ & Q(due_at__lt=now)),
-            backlog_age=Avg(
-                ExpressionWrapper(Value(now) - F("created_at"), output_field=DurationField()), filter=open_
-            ),
-            oldest=Min("created_at", filter=open_),
-        )
+            filter=closed_dated,
+        ),
+        "time_to_close_n": Count("id", filter=closed_dated),
+        "backlog": Count("id", filter=open_),
+        "overdue": Count("id", filter=open_ & Q(due_at__lt=now)),
+        "backlog_age_sum": Sum(
+            ExpressionWrapper(Value(now) - F("created_at"), output_field=DurationField()), filter=open_
+        ),
+        "oldest": Min("created_at", filter=open_),
     }
+
+
+_LOOP_SUMS = ("created", "closed", "closed_on_time", "contact_due", "contacted_on_time", "time_to_close_n")
+
+
+def _loop_add(total: dict[str, Any], row: dict[str, Any]) -> None:
+    for key in (*_LOOP_SUMS, "backlog", "overdue"):
+        total[key] = total.get(key, 0) + (row.get(key) or 0)
+    for key in ("time_to_close_sum", "backlog_age_sum"):
+        if row.get(key) is not None:
+            total[key] = total.get(key, timedelta(0)) + row[key]
+    if row.get("oldest") is not None and (total.get("oldest") is None or row["oldest"] < total["oldest"]):
+        total["oldest"] = row["oldest"]
+
+
+def _loop_lines(
+    rows: dict[str, dict[str, Any]], *, period: Period, now: datetime, department: int | None = None
+) -> list[dict[str, Any]]:
+    """One line per loop (inner, outer) from its summed aggregates."""
     out = []
+    days = lambda d: round(d.total_seconds() / 86400, 1) if d is not None else None  # noqa: E731
+    scope = {} if department is None else {"department": department}
     for loop in Loop:
         r = rows.get(loop.value, {})
         created = r.get("created", 0)
         closed_n = r.get("closed", 0)
-        days = lambda d: round(d.total_seconds() / 86400, 1) if d is not None else None  # noqa: E731
-        q = {"loop": loop.value, "date_from": period.start, "date_to": period.end}
+        ttc_n, backlog = r.get("time_to_close_n", 0), r.get("backlog", 0)
+        q = {"loop": loop.value, "date_from": period.start, "date_to": period.end, **scope}
         out.append(
             {
                 "loop": loop.value,
@@ -229,7 +262,7 @@ def loop_closure(
                 "created": created,
                 "closed": closed_n,
                 "closure_rate": metrics.round1(100 * closed_n / created) if created else None,
-                "time_to_close_days": days(r.get("time_to_close")),
+                "time_to_close_days": days(r["time_to_close_sum"] / ttc_n) if ttc_n else None,
                 "sla_on_time": metrics.round1(100 * r.get("closed_on_time", 0) / closed_n)
                 if closed_n
                 else None,
@@ -238,17 +271,47 @@ def loop_closure(
                     if r.get("contact_due")
                     else None
                 ),
-                "backlog": r.get("backlog", 0),
+                "backlog": backlog,
                 "overdue": r.get("overdue", 0),
-                "backlog_age_days": days(r.get("backlog_age")),
+                "backlog_age_days": days(r["backlog_age_sum"] / backlog)
+                if backlog and r.get("backlog_age_sum") is not None
+                else None,
                 "oldest_days": days(now - r["oldest"]) if r.get("oldest") else None,
                 "created_url": triage_url(tab="open", **q),
                 "closed_url": triage_url(tab="closed", **q),
-                "backlog_url": triage_url(tab="open", loop=loop.value),
-                "overdue_url": triage_url(tab="overdue", loop=loop.value),
+                "backlog_url": triage_url(tab="open", loop=loop.value, **scope),
+                "overdue_url": triage_url(tab="overdue", loop=loop.value, **scope),
             }
         )
     return out
+
+
+def loop_closure(
+    *, department_ids: DepartmentIds, period: Period, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Per loop: closure rate and time to close (actions created in the period), SLA
+    compliance, and today's backlog with its age. One query."""
+    now = now or timezone.now()
+    qs = _by_departments(ActionItem.objects.all(), department_ids).order_by()
+    rows = {r["loop"]: r for r in qs.values("loop").annotate(**_loop_aggregates(period=period, now=now))}
+    return _loop_lines(rows, period=period, now=now)
+
+
+def loop_closure_by_department(
+    *, department_ids: DepartmentIds, period: Period, now: datetime | None = None
+) -> tuple[list[dict[str, Any]], dict[int, list[dict[str, Any]]]]:
+    """``loop_closure`` for the whole scope and for each department, from one GROUP BY
+    department, loop (the totals are the departments' sums)."""
+    now = now or timezone.now()
+    qs = _by_departments(ActionItem.objects.all(), department_ids).order_by()
+    total: dict[str, dict[str, Any]] = {}
+    per: dict[int, dict[str, dict[str, Any]]] = {}
+    for r in qs.values("department_id", "loop").annotate(**_loop_aggregates(period=period, now=now)):
+        _loop_add(total.setdefault(r["loop"], {}), r)
+        _loop_add(per.setdefault(r["department_id"], {}).setdefault(r["loop"], {}), r)
+    return _loop_lines(total, period=period, now=now), {
+        dept: _loop_lines(rows, period=period, now=now, department=dept) for dept, rows in per.items()
+    }
 
 
 # --- themes and programs ----------------------------------------------------------------
@@ -505,6 +568,304 @@ def roi_summary(
         "unvalidated": [a for a in used_list if not a.is_validated],
         "window_days": roi.FIX_WINDOW_DAYS,
     }
+
+
+# --- report rollups ---------------------------------------------------------------------
+#
+# The PDF covers a long period over every department: the same figures per month, per
+# department and per program. Each of those is a roll-up of one GROUP BY month, department,
+# program over the responses (summed in Python over a few hundred rows), instead of one
+# scan of a million rows per table.
+
+_ROLLUP_KEYS = {
+    "nps": ("count", "promoters", "passives", "detractors"),
+    "csat": ("count", "high"),
+    "ces": ("count", "total"),
+}
+
+
+def _rollup_aggregates() -> dict[str, Any]:
+    """All three metrics' aggregates, CES as a sum (not a mean) so that groups add up."""
+    exprs: dict[str, Any] = {}
+    for metric in metrics.METRICS:
+        exprs.update({f"{metric}__{k}": v for k, v in metrics.aggregates(metric).items() if k != "mean"})
+    exprs["ces__total"] = Sum(metrics.ces_on_seven(), filter=Q(ces__isnull=False))
+    return exprs
+
+
+def response_rollup(*, department_ids: DepartmentIds, period: Period) -> list[dict[str, Any]]:
+    """Counts of every metric per month × department × program in the period. One query."""
+    qs = response_queryset(
+        department_ids=department_ids, filters=ResponseFilters(date_from=period.start, date_to=period.end)
+    ).order_by()
+    return list(
+        qs.annotate(month=TruncMonth("submitted_at"))
+        .values("month", "department_id", "program_id")
+        .annotate(**_rollup_aggregates())
+    )
+
+
+def rollup_sum(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Add roll-up rows into one aggregate per metric (the shape ``metrics.result_row`` reads)."""
+    total = {metric: dict.fromkeys(keys, 0) for metric, keys in _ROLLUP_KEYS.items()}
+    for row in rows:
+        for metric, keys in _ROLLUP_KEYS.items():
+            for key in keys:
+                total[metric][key] += row[f"{metric}__{key}"] or 0
+    for agg in total.values():
+        agg["mean"] = agg["total"] / agg["count"] if agg.get("count") and "total" in agg else None
+    return total
+
+
+def rollup_results(
+    rows: Iterable[dict[str, Any]], *, group: str | None = None, label: str | None = None
+) -> dict[str, dict[str, Any]]:
+    """NPS, CSAT and CES rows over ``rows`` (as the metrics API would give them)."""
+    total = rollup_sum(rows)
+    return {m: metrics.result_row(metric=m, group=group, label=label, agg=total[m]) for m in metrics.METRICS}
+
+
+def rollup_trends(rows: list[dict[str, Any]], *, period: Period) -> dict[str, Any]:
+    """``metric_trends`` computed from roll-up rows: series per month and period summary."""
+    by_month: dict[Any, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_month.setdefault(row["month"], []).append(row)
+    out: dict[str, Any] = {m: {"series": []} for m in metrics.METRICS}
+    for month in sorted(by_month):
+        month_start = month.date()
+        results = rollup_results(by_month[month], group=f"{month_start:%Y-%m}", label=f"{month_start:%b %Y}")
+        span = Period.month(month_start)
+        for metric, item in results.items():
+            if item["count"]:
+                item["url"] = responses_url(date_from=span.start, date_to=span.end)
+                out[metric]["series"].append(item)
+    for metric, summary in rollup_results(rows).items():
+        summary["url"] = responses_url(date_from=period.start, date_to=period.end)
+        summary["direction"] = metrics.DIRECTION[metric]
+        out[metric]["summary"] = summary
+    return out
+
+
+def rollup_by(
+    rows: list[dict[str, Any]], *, key: str, names: dict[Any, tuple[str, str]]
+) -> dict[str, list[dict[str, Any]]]:
+    """Per metric, one API-shaped row per ``key`` value (slug, name from ``names``) with answers,
+    ordered as the metrics API orders groups (name, then slug; unassigned last)."""
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(row[key], []).append(row)
+    out: dict[str, list[tuple[Any, dict[str, Any]]]] = {m: [] for m in metrics.METRICS}
+    for value, members in groups.items():
+        slug, name = names.get(value, ("", "Unassigned"))
+        for metric, item in rollup_results(members, group=slug, label=name).items():
+            if item["count"]:
+                out[metric].append(((value is None, name, slug), item))
+    return {m: [item for _, item in sorted(items, key=lambda p: p[0])] for m, items in out.items()}
+
+
+def theme_rollup(*, department_ids: DepartmentIds, period: Period) -> list[dict[str, Any]]:
+    """Mentions of each theme per department in the period, with the detractors among them.
+    One query (responses joined to their themes, grouped by theme and department)."""
+    through = Response.themes.through
+    qs = through.objects.filter(
+        response__submitted_at__gte=period.start_dt, response__submitted_at__lt=period.end_dt
+    )
+    if department_ids is not None:
+        qs = qs.filter(response__department__in=department_ids)
+    return list(
+        qs.order_by()
+        .values("theme_id", department_id=F("response__department_id"))
+        .annotate(
+            mentions=Count("id"),
+            detractors=Count("id", filter=Q(response__nps_band=Band.DETRACTOR)),
+            scored=Count("id", filter=Q(response__nps__isnull=False) & ~Q(response__nps_band="")),
+        )
+    )
+
+
+def theme_quotes(
+    *, department_ids: DepartmentIds, period: Period, wanted: list[tuple[int, int | None]], per: int
+) -> dict[tuple[int, int | None], list[Response]]:
+    """The ``per`` most recent comments of each (theme, department or ``None`` = the scope),
+    in one statement: a UNION ALL of small ``ORDER BY submitted_at DESC LIMIT per`` queries,
+    each walking a (department, submitted_at) or submitted_at index backwards."""
+    if not wanted:
+        return {}
+    base = (
+        response_queryset(
+            department_ids=department_ids,
+            filters=ResponseFilters(date_from=period.start, date_to=period.end),
+        )
+        .exclude(comment="")
+        .only("id", "comment", "submitted_at", "nps", "csat", "ces", "department_id")
+        .order_by("-submitted_at", "-id")
+    )
+    parts = []
+    for theme_id, dept_id in wanted:
+        qs = base.filter(themes=theme_id)
+        if dept_id is not None:
+            qs = qs.filter(department_id=dept_id)
+        parts.append(
+            qs.annotate(
+                quote_theme=Value(theme_id, output_field=IntegerField()),
+                quote_department=Value(dept_id or 0, output_field=IntegerField()),
+            )[:per]
+        )
+    out: dict[tuple[int, int | None], list[Response]] = {pair: [] for pair in wanted}
+    for response in parts[0].union(*parts[1:], all=True):
+        out[(response.quote_theme, response.quote_department or None)].append(response)
+    for quotes in out.values():
+        quotes.sort(key=lambda r: (r.submitted_at, r.pk), reverse=True)
+    return out
+
+
+def systemic_actions(
+    *, department_ids: DepartmentIds, period: Period, per_department: int = 12
+) -> list[ActionItem]:
+    """Outer-loop actions open now or created or closed in the period, newest first, at most
+    ``per_department`` per department. One query."""
+    active = (
+        Q(status__in=ActionItem.OPEN_STATUSES)
+        | Q(created_at__gte=period.start_dt, created_at__lt=period.end_dt)
+        | Q(closed_at__gte=period.start_dt, closed_at__lt=period.end_dt)
+    )
+    qs = (
+        _by_departments(ActionItem.objects.filter(loop=Loop.OUTER), department_ids)
+        .filter(active)
+        .select_related("department", "owner", "theme", "success_measure")
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("department_id")],
+                order_by=[F("created_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(rank__lte=per_department)
+        .order_by("-created_at", "-id")
+    )
+    out = list(qs)
+    for action in out:
+        action.url = _action_url(action.pk)
+    return out
+
+
+def report_data(
+    *, department_ids: DepartmentIds, period: Period, now: datetime | None = None
+) -> dict[str, Any]:
+    """Every figure of the PDF report, organisation and per department, in a fixed number of
+    queries whatever the number of departments, months or responses."""
+    now = now or timezone.now()
+    departments = departments_named(department_ids)
+    rows = response_rollup(department_ids=department_ids, period=period)
+    program_ids = {r["program_id"] for r in rows}
+    programs = {p.pk: p for p in Program.objects.filter(id__in=program_ids).select_related("department")}
+    dept_names = {d.pk: (d.slug, d.name) for d in departments}
+    trends = rollup_trends(rows, period=period)
+    by_department = rollup_by(rows, key="department_id", names=dept_names)
+    loops, loops_per_department = loop_closure_by_department(
+        department_ids=department_ids, period=period, now=now
+    )
+
+    # Themes: org-wide top five, each department's top three, with quotes in one statement.
+    theme_rows = theme_rollup(department_ids=department_ids, period=period)
+    themes_by_id = {t.pk: t for t in Theme.objects.filter(id__in={r["theme_id"] for r in theme_rows})}
+    mentions: dict[int, int] = {}
+    for r in theme_rows:
+        mentions[r["theme_id"]] = mentions.get(r["theme_id"], 0) + r["mentions"]
+    top = sorted(mentions, key=lambda t: (-mentions[t], themes_by_id[t].name))[:5]
+    per_department_themes: dict[int | None, list[dict[str, Any]]] = {}
+    for r in sorted(theme_rows, key=lambda r: (-r["mentions"], themes_by_id[r["theme_id"]].name)):
+        if r["department_id"] is not None:
+            per_department_themes.setdefault(r["department_id"], []).append(r)
+    wanted: list[tuple[int, int | None]] = [(t, None) for t in top]
+    for dept_id, items in per_department_themes.items():
+        del items[3:]
+        wanted += [(r["theme_id"], dept_id) for r in items]
+    quotes = theme_quotes(department_ids=department_ids, period=period, wanted=wanted, per=3)
+    actions = systemic_actions(department_ids=department_ids, period=period)
+    actions_by_theme: dict[int, list[ActionItem]] = {}
+    actions_by_department: dict[int, list[ActionItem]] = {}
+    for action in actions:
+        if action.theme_id is not None:
+            actions_by_theme.setdefault(action.theme_id, []).append(action)
+        actions_by_department.setdefault(action.department_id, []).append(action)
+
+    themes = []
+    for theme_id in top:
+        theme = themes_by_id[theme_id]
+        theme.mentions = mentions[theme_id]
+        theme.systemic_actions = actions_by_theme.get(theme_id, [])
+        theme.sample_responses = quotes[(theme_id, None)]
+        theme.url = triage_url(tab="open", theme=theme_id, date_from=period.start, date_to=period.end)
+        theme.actions_url = triage_url(tab="systemic", theme=theme_id)
+        themes.append(theme)
+
+    measures = scorecard(department_ids=department_ids)
+    roi_data = roi_summary(department_ids=department_ids, period=period, now=now)
+    rows_by_department: dict[int, list[dict[str, Any]]] = {}
+    for r in rows:
+        rows_by_department.setdefault(r["department_id"], []).append(r)
+    program_names = {pk: (p.slug, p.name) for pk, p in programs.items()}
+    sections = []
+    for dept in departments:
+        dept_rows = rows_by_department.get(dept.pk, [])
+        sections.append(
+            {
+                "department": dept,
+                "summary": rollup_results(dept_rows),
+                "months": _month_table(dept_rows),
+                "programs": _program_table(dept_rows, names=program_names),
+                "loops": loops_per_department.get(dept.pk) or _loop_lines({}, period=period, now=now),
+                "themes": [
+                    {
+                        "theme": themes_by_id[r["theme_id"]],
+                        "mentions": r["mentions"],
+                        "detractor_share": metrics.round1(100 * r["detractors"] / r["scored"])
+                        if r["scored"]
+                        else None,
+                        "quotes": quotes[(r["theme_id"], dept.pk)],
+                    }
+                    for r in per_department_themes.get(dept.pk, [])
+                ],
+                "actions": actions_by_department.get(dept.pk, []),
+                "measures": [m for m in measures if m.owner_department_id == dept.pk],
+                "roi_inner": [line for line in roi_data["inner"] if line["department_id"] == dept.pk],
+                "roi_outer": [line for line in roi_data["outer"] if line["action"].department_id == dept.pk],
+            }
+        )
+    return {
+        "departments": departments,
+        "trends": trends,
+        "by_department": by_department,
+        "loops": loops,
+        "themes": themes,
+        "scorecard": measures,
+        "roi": roi_data,
+        "sections": sections,
+    }
+
+
+def _program_table(rows: list[dict[str, Any]], *, names: dict[int, tuple[str, str]]) -> list[dict[str, Any]]:
+    """One line per program with NPS, CSAT and CES side by side, by program name."""
+    by_program: dict[int, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_program.setdefault(row["program_id"], []).append(row)
+    lines = [
+        {"name": names.get(pk, ("", "?"))[1], **rollup_results(members)} for pk, members in by_program.items()
+    ]
+    return sorted(lines, key=lambda line: line["name"])
+
+
+def _month_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One line per month with answers: NPS, CSAT and CES side by side."""
+    by_month: dict[Any, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_month.setdefault(row["month"], []).append(row)
+    lines = []
+    for month in sorted(by_month):
+        results = rollup_results(by_month[month])
+        lines.append({"month": month.date(), **results})
+    return lines
 
 
 # --- executive extras -------------------------------------------------------------------

@@ -6,13 +6,16 @@ from typing import Any
 
 from rest_framework import serializers
 
-from .metrics import GROUP_BYS, METRICS
+from .metrics import GROUP_BYS, METRICS, group_by_parse
 from .models import Report
 
 
 class MetricsQuerySerializer(serializers.Serializer):
     metric = serializers.ChoiceField(choices=METRICS)
-    group_by = serializers.ChoiceField(choices=GROUP_BYS)
+    group_by = serializers.CharField(
+        max_length=80,
+        help_text=f"One of {', '.join(GROUP_BYS)}, or several separated by commas (month,department).",
+    )
     source = serializers.SlugField(required=False)
     program = serializers.SlugField(required=False)
     # "from" is a Python keyword: declared below under its public name.
@@ -22,6 +25,12 @@ class MetricsQuerySerializer(serializers.Serializer):
         fields = super().get_fields()
         fields["from"] = serializers.DateField(required=False, help_text="Inclusive, YYYY-MM-DD (UTC).")
         return fields
+
+    def validate_group_by(self, value: str) -> tuple[str, ...]:
+        try:
+            return group_by_parse(value)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from exc
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         start, end = attrs.get("from"), attrs.get("to")
@@ -34,7 +43,16 @@ class MetricRowSerializer(serializers.Serializer):
     group = serializers.CharField(
         help_text="YYYY-MM for month, else the slug of the department/program/source/touchpoint."
     )
-    label = serializers.CharField()
+    label = serializers.CharField(help_text="With several dimensions: their labels joined by ' · '.")
+    groups = serializers.DictField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Several dimensions only: each dimension's group, e.g. {'month': '2026-10', "
+        "'department': 'support'} (`group` is them joined by commas, in the order asked).",
+    )
+    labels = serializers.DictField(
+        child=serializers.CharField(), required=False, help_text="Several dimensions only: each one's label."
+    )
     score = serializers.FloatField(allow_null=True, help_text="null when nobody answered.")
     count = serializers.IntegerField()
     promoters = serializers.IntegerField(required=False, help_text="NPS only.")

@@ -161,3 +161,123 @@ def test_empty_department_group_is_absent_not_zero(leader_client):
     DepartmentFactory(slug="quiet")
     body = leader_client.get("/api/v1/metrics/?metric=nps&group_by=department").json()
     assert body["results"] == []
+
+
+# --- several dimensions in one call -----------------------------------------------------
+
+
+def _hand_group_by_month_department() -> dict[tuple[str, str], tuple[int, int, int, int]]:
+    """The reference: the benchmark's hand-written GROUP BY month, department, in SQL."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT to_char(date_trunc('month', r.submitted_at AT TIME ZONE 'UTC'), 'YYYY-MM'), d.slug,
+                   count(*) FILTER (WHERE r.nps IS NOT NULL AND r.nps_band <> ''),
+                   count(*) FILTER (WHERE r.nps_band = 'promoter'),
+                   count(*) FILTER (WHERE r.nps_band = 'passive'),
+                   count(*) FILTER (WHERE r.nps_band = 'detractor')
+            FROM feedback_response r JOIN charter_department d ON d.id = r.department_id
+            GROUP BY 1, 2
+            """
+        )
+        return {(month, dept): tuple(counts) for month, dept, *counts in cursor.fetchall() if counts[0]}
+
+
+@pytest.fixture
+def spread(source_a, source_b):
+    """Both departments over two months, with every band and some responses without NPS."""
+    for i in range(14):
+        scored(source=source_a if i % 2 else source_b, submitted_at=OCT if i % 3 else NOV, nps=i % 11)
+    scored(source=source_a, submitted_at=NOV, csat=4)  # no NPS: not counted
+    return source_a, source_b
+
+
+def test_month_by_department_counts_equal_a_hand_group_by(leader_client, spread):
+    body = leader_client.get("/api/v1/metrics/?metric=nps&group_by=month,department").json()
+    assert body["group_by"] == "month,department"
+    got = {
+        (r["groups"]["month"], r["groups"]["department"]): (
+            r["count"],
+            r["promoters"],
+            r["passives"],
+            r["detractors"],
+        )
+        for r in body["results"]
+    }
+    assert got == _hand_group_by_month_department()
+    assert len(got) == 4
+    first = body["results"][0]
+    assert first["group"] == f"{first['groups']['month']},{first['groups']['department']}"
+    assert first["label"] == f"{first['labels']['month']} · {first['labels']['department']}"
+    assert [r["groups"]["month"] for r in body["results"]] == sorted(
+        r["groups"]["month"] for r in body["results"]
+    )
+
+
+def test_each_combined_row_equals_the_single_dimension_call_filtered_to_it(leader_client, spread):
+    rows = leader_client.get("/api/v1/metrics/?metric=nps&group_by=department,month").json()["results"]
+    assert [r["groups"]["department"] for r in rows] == ["billing", "billing", "support", "support"]
+    for row in rows:
+        month = row["groups"]["month"]
+        last_day = 31 if month.endswith("10") else 30
+        single = leader_client.get(
+            f"/api/v1/metrics/?metric=nps&group_by=department&from={month}-01&to={month}-{last_day}"
+        ).json()["results"]
+        same = next(r for r in single if r["group"] == row["groups"]["department"])
+        for key in ("score", "count", "promoters", "passives", "detractors", "margin_of_error"):
+            assert row[key] == same[key], key
+
+
+def test_single_dimension_rows_keep_their_shape(leader_client, spread):
+    row = leader_client.get("/api/v1/metrics/?metric=nps&group_by=department").json()["results"][0]
+    assert "groups" not in row and "labels" not in row and row["group"] == "billing"
+
+
+def test_combined_groups_stay_within_the_callers_departments(ambassador_client, spread):
+    body = ambassador_client.get("/api/v1/metrics/?metric=nps&group_by=month,department").json()
+    assert {r["groups"]["department"] for r in body["results"]} == {"support"}
+    assert sum(r["count"] for r in body["results"]) == 7
+
+
+def test_combined_groups_use_one_aggregate_whatever_the_rows(spread, django_assert_num_queries):
+    with django_assert_num_queries(3):  # the aggregate, then the source and the program labels
+        rows = metric_results(department_ids=None, metric="csat", group_by=("source", "program"))
+    assert {r["group"] for r in rows} == {"src-a,prog-a"}
+    with django_assert_num_queries(1):  # months need no label query
+        metric_results(department_ids=None, metric="nps", group_by=("month",))
+    with django_assert_num_queries(2):  # organisation-wide: the departments, then one UNION ALL
+        metric_results(department_ids=None, metric="nps", group_by=("month", "department"))
+    with django_assert_num_queries(2):  # scoped: the aggregate, then the labels
+        metric_results(
+            department_ids={spread[0].program.department_id}, metric="nps", group_by=("month", "department")
+        )
+
+
+def test_responses_without_department_or_touchpoint_group_as_unassigned(leader_client, source_a):
+    scored(source=source_a, submitted_at=OCT, ces=2)  # the factory leaves the touchpoint empty
+    orphan = scored(source=source_a, submitted_at=OCT, ces=4)
+    orphan.department = None
+    orphan.save()
+    rows = leader_client.get("/api/v1/metrics/?metric=ces&group_by=department,touchpoint").json()["results"]
+    assert [(r["group"], r["label"], r["score"]) for r in rows] == [
+        ("support,", "Support · No touchpoint", 2.0),
+        (",", "Unassigned · No touchpoint", 4.0),
+    ]
+
+
+@pytest.mark.parametrize(
+    "group_by", ["month,colour", "month,month", "month,", ",month", "month;department", "month department"]
+)
+def test_bad_combined_group_by_is_a_400_naming_the_field(leader_client, group_by):
+    response = leader_client.get("/api/v1/metrics/", {"metric": "nps", "group_by": group_by})
+    assert response.status_code == 400
+    assert response.json()["group_by"][0]
+
+
+def test_openapi_schema_documents_the_combined_group_by(leader_client):
+    schema = leader_client.get("/api/schema/?format=json").json()
+    params = {p["name"]: p for p in schema["paths"]["/api/v1/metrics/"]["get"]["parameters"]}
+    assert "month,department" in params["group_by"]["description"]
+    assert "pattern" in params["group_by"]["schema"]
