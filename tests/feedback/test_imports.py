@@ -181,6 +181,7 @@ def test_the_command_prints_a_summary_json_and_progress_on_stderr(source, tmp_pa
 
 def test_the_portable_insert_path_counts_the_same(source, monkeypatch):
     """The embedded SQLite default uses the ORM path; exercise it on the same data."""
+    monkeypatch.setattr(imports, "_batch_writer", lambda **kw: None)
     monkeypatch.setattr(
         imports,
         "_insert_pg",
