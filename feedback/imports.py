@@ -489,9 +489,9 @@ def _insert_sql(model: type[Any], given: dict[str, str], *, prefix: str) -> tupl
 class _PgBatches:
     """Writes batches of parsed rows with a constant number of statements per batch.
 
-    Per row, only Python work that cannot be done in SQL: validation (memoised where the
-    values repeat: scores, e-mails) and one line of COPY text. Per batch: COPY into a temp
-    table; one INSERT of the customers the batch names that do not exist yet; one
+    Per row, only Python work that cannot be done in SQL: validation (score checks memoised,
+    plain e-mails matched by a pattern before Django's validator) and one line of COPY text.
+    Per batch: COPY into a temp table; one INSERT of the customers the batch names that do not exist yet; one
     ``INSERT ... SELECT ... ON CONFLICT (source_id, external_id) DO NOTHING RETURNING id``
     feeding, in the same statement, the RESPONSE_PROCESS outbox rows; one progress UPDATE.
     The unique constraint stays the arbiter of duplicates, so created vs duplicates is exact
@@ -552,7 +552,7 @@ class _PgBatches:
         if score_problems:
             problems.extend(score_problems)
         comment = item.comment or ""
-        if not scores and not comment.strip():
+        if not item.scores and not comment.strip():  # as ``_validate``: refused scores count
             problems.append("A score or a comment is required.")
         customer = item.customer
         email = (customer.email or "").strip().lower()

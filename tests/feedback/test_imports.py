@@ -422,3 +422,22 @@ def test_the_plain_email_shortcut_agrees_with_djangos_validator(email):
     assert imports._PgBatches._email_ok(email) is expected
     if imports._PLAIN_EMAIL.match(email) and len(email) <= 320:
         assert expected  # the shortcut never accepts what Django refuses
+
+
+def test_row_messages_are_the_same_on_both_insert_paths(source, dept_a, monkeypatch):
+    content = (
+        "id,email,nps,comment\n"
+        "m1,,11,\n"  # refused score and no comment: only the score message
+        ",ann@example.org,9,x\n"  # empty id: keyed by its content, not an error
+        "m3,bad@,,\n"  # bad e-mail and neither score nor comment
+        f"{'x' * 256},,9,\n"  # id too long
+    )
+    pg = run(source, content)
+    orm_source = SourceFactory(
+        slug="csv-orm", kind="csv", program__department=dept_a, field_map=source.field_map
+    )
+    monkeypatch.setattr(imports, "_batch_writer", lambda **kw: None)
+    orm = run(orm_source, content)
+    assert pg.errors == orm.errors
+    assert [e["row"] for e in pg.errors] == [2, 4, 5]
+    assert "A score or a comment" not in pg.errors[0]["message"]
