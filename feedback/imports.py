@@ -8,11 +8,14 @@ Entry points:
 - ``import_preview``: the first rows with the source's field map applied.
 - ``import_job_run``: the task. It reads the file through the source's CSV adapter (which
   streams, so memory stays flat for a 1M-row file), validates each row, and inserts in
-  batches: ``bulk_create(ignore_conflicts=True)`` against the (source, external_id) unique
-  constraint, counting created vs duplicates exactly, with one outbox row per created response.
-  Progress is saved after every batch. A second run of the same job (sweeper re-publish) is a
-  no-op while the first holds the job's advisory lock; a run after a crash resumes after the
-  rows already counted. Re-importing the same file adds nothing: ids (or content hashes) match.
+  batches against the (source, external_id) unique constraint, counting created vs
+  duplicates exactly, with one outbox row per created response. On PostgreSQL a batch is
+  COPYed into a temp table and written by a constant number of set-based statements
+  (``_PgBatches``) while a read-ahead thread prepares the next batch; elsewhere the ORM path
+  (``_flush``). Progress is saved after every batch, in the batch's transaction. A second
+  run of the same job (sweeper re-publish) is a no-op while the first holds the job's
+  advisory lock; a run after a crash resumes after the rows already counted. Re-importing
+  the same file adds nothing: ids (or content hashes) match.
 """
 
 from __future__ import annotations
