@@ -441,3 +441,51 @@ def test_row_messages_are_the_same_on_both_insert_paths(source, dept_a, monkeypa
     assert pg.errors == orm.errors
     assert [e["row"] for e in pg.errors] == [2, 4, 5]
     assert "A score or a comment" not in pg.errors[0]["message"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_imports_of_the_same_file_add_each_row_once(monkeypatch, tmp_path):
+    import threading
+
+    from django.db import connection
+
+    from tests.factories import DepartmentFactory
+
+    monkeypatch.setattr(imports, "BATCH_SIZE", 7)
+    monkeypatch.setattr(imports, "_events_publish", lambda **kw: None)
+    dept = DepartmentFactory(name="Support", slug="support")
+    source = SourceFactory(
+        slug="csv-race", kind="csv", program__department=dept, field_map={"external_id": "id", "nps": "nps"}
+    )
+    content = (
+        "id,email,nps\n" + "".join(f"x{i},p{i % 5}@example.org,{i % 11}\n" for i in range(60))
+    ).encode()
+    jobs = [
+        import_job_create(source=source, fileobj=io.BytesIO(content), name="same.csv", start=False)
+        for _ in range(2)
+    ]
+    gate = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def work(job_id: int) -> None:
+        try:
+            gate.wait()
+            import_job_run(job_id=job_id)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work, args=(job.id,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    done = [ImportJob.objects.get(id=job.id) for job in jobs]
+    assert [j.status for j in done] == ["done", "done"]
+    assert sum(j.created for j in done) == 60
+    assert sum(j.duplicates for j in done) == 60
+    assert Response.objects.filter(source=source).count() == 60
+    assert OutboxEvent.objects.filter(kind="response_process").count() == 60
+    assert Customer.objects.filter(email__endswith="@example.org").count() == 5
