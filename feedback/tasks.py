@@ -28,6 +28,14 @@ def import_run_task(job_id: int, event_id: int | None = None) -> None:
     import_job_run(job_id=job_id, event_id=event_id)
 
 
+@shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True)
+def import_events_publish_task(event_ids: list[int]) -> None:
+    """One message per imported batch: publish its RESPONSE_PROCESS events from a worker."""
+    from .imports import import_events_publish
+
+    import_events_publish(event_ids=event_ids)
+
+
 @shared_task(ignore_result=True)
 def outbox_sweep_task() -> int:
     return outbox_sweep()

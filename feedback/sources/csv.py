@@ -27,7 +27,7 @@ import json
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -224,6 +224,24 @@ def content_key(headers: Sequence[str], cells: Sequence[str]) -> bytes:
     return hashlib.sha256(json.dumps(pairs, ensure_ascii=False).encode("utf-8", "replace")).digest()
 
 
+def _iso_timestamp(value: str, tz: tzinfo) -> datetime | None:
+    """The usual ``YYYY-MM-DD...`` cell parsed as ``timestamp`` would parse it, or ``None``
+    to let ``timestamp`` decide (it also reads unix times and spreadsheet formats)."""
+    candidate = value.strip()
+    if len(candidate) < 10 or candidate[4] != "-" or candidate[7] != "-":
+        return None
+    if candidate[-1] in "Zz":
+        candidate = candidate[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(candidate)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=tz)
+        parsed.utcoffset()
+    except (ValueError, OverflowError):
+        return None
+    return parsed
+
+
 # --- the adapter ----------------------------------------------------------------------------
 
 
@@ -306,8 +324,12 @@ class CsvFileAdapter(CsvAdapter):
             raw = cells[index] if index < width else ""
             if not raw.strip():
                 continue
+            raw = self.score_value(metric, raw)
+            if isinstance(raw, str) and len(raw) < 5 and raw.isascii() and raw.isdigit():
+                scores[metric] = int(raw)  # the common case; what ``score`` returns for it
+                continue
             try:
-                value = score(self.score_value(metric, raw), field=metric)
+                value = score(raw, field=metric)
             except PayloadError:
                 errors.append(f"{label}: a whole number is required, not {raw.strip()!r}.")
                 continue
@@ -317,7 +339,9 @@ class CsvFileAdapter(CsvAdapter):
         raw_time = cell("submitted_at")
         if raw_time.strip():
             try:
-                submitted_at = timestamp(raw_time, source=plan.source, tz=plan.tz)
+                submitted_at = _iso_timestamp(raw_time, plan.tz) or timestamp(
+                    raw_time, source=plan.source, tz=plan.tz
+                )
             except PayloadError:
                 label = f"Column {plan.headers[columns['submitted_at']]!r} (submitted_at)"
                 errors.append(f"{label}: not a date/time: {raw_time!r}.")

@@ -259,3 +259,42 @@ def test_csv_semicolon_files_from_european_excel_are_read() -> None:
 def test_csv_tab_separated_files_are_read() -> None:
     (row,) = read("external_id\tcsat\nr1\t4\n")
     assert row.response.scores == {"csat": 4}
+
+
+@PROPERTY
+@given(
+    moment=st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2100, 1, 1)),
+    zone_name=st.sampled_from(["UTC", "Europe/Paris", "America/New_York"]),
+    style=st.sampled_from(["iso", "space", "minutes", "date", "z", "offset", "garbage"]),
+)
+def test_the_iso_shortcut_reads_dates_exactly_as_timestamp_does(moment, zone_name, style) -> None:
+    from feedback.sources._common import timestamp
+    from feedback.sources.csv import _iso_timestamp
+
+    text = {
+        "iso": moment.isoformat(),
+        "space": moment.isoformat(sep=" "),
+        "minutes": moment.strftime("%Y-%m-%d %H:%M"),
+        "date": moment.strftime("%Y-%m-%d"),
+        "z": moment.isoformat() + "Z",
+        "offset": moment.isoformat() + "+05:30",
+        "garbage": moment.strftime("%Y-%m-%d") + "x",
+    }[style]
+    tz = ZoneInfo(zone_name)
+    fast = _iso_timestamp(text, tz)
+    try:
+        full = timestamp(text, source=config("csv"), tz=tz)
+    except PayloadError:
+        full = None
+    assert fast is None or (fast == full and fast.utcoffset() == full.utcoffset())
+    if style != "garbage":
+        assert fast is not None
+
+
+def test_plain_digit_scores_take_the_shortcut_and_large_ones_are_still_refused() -> None:
+    content = "id,nps\na,7\nb,0009\nc,40000\nd,\u0663\ne, 8\n"
+    rows = read(content, field_map={"external_id": "id", "nps": "nps"})
+    assert [r.response.scores if r.response else r.error for r in rows[:2]] == [{"nps": 7}, {"nps": 9}]
+    assert "whole number" in rows[2].error  # out of the SMALLINT range, as ``score`` says
+    assert rows[3].response.scores == {"nps": 3}  # not ASCII: read by ``to_int``, as before
+    assert rows[4].response.scores == {"nps": 8}
