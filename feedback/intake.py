@@ -31,7 +31,16 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, InterfaceError, OperationalError, connection, models, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    connections,
+    models,
+    transaction,
+)
 from django.db.models import Q
 from django.utils import timezone
 
@@ -118,18 +127,25 @@ def source_config(source: Source) -> SourceConfig:
     )
 
 
+@functools.cache
 def _columns(model: type[models.Model]) -> list[models.Field]:
     return list(model._meta.concrete_fields)
 
 
 def _row_to(model: type[models.Model], row: tuple[Any, ...]) -> Any:
     """A model instance from a raw row of all its concrete columns, converted like the ORM does."""
-    fields = _columns(model)
+    fields, names, converted = _row_fields(model)
+    conn = connections[DEFAULT_DB_ALIAS]
     values = [
-        f.from_db_value(v, None, connection) if hasattr(f, "from_db_value") else v
-        for f, v in zip(fields, row, strict=True)
+        f.from_db_value(v, None, conn) if c else v for f, c, v in zip(fields, converted, row, strict=True)
     ]
-    return model.from_db(connection.alias, [f.attname for f in fields], values)
+    return model.from_db(DEFAULT_DB_ALIAS, names, values)
+
+
+@functools.cache
+def _row_fields(model: type[models.Model]) -> tuple[list[models.Field], list[str], list[bool]]:
+    fields = _columns(model)
+    return fields, [f.attname for f in fields], [hasattr(f, "from_db_value") for f in fields]
 
 
 @functools.cache
@@ -283,23 +299,30 @@ def _check_response_in(*, item: ResponseIn, source: Source) -> None:
 # --- customers -----------------------------------------------------------------------------
 
 
-def _insert_sql(obj: models.Model, *, select_from: str = "") -> tuple[str, str, list[Any]]:
-    """``(columns, values, params)`` to INSERT ``obj`` with raw SQL, exactly as ``save()`` would
-    write it: every concrete field but the id, ``auto_now`` stamps and JSON adapted by the field.
+@functools.cache
+def _insert_columns(model: type[models.Model]) -> list[tuple[models.Field, str]]:
+    """The fields an INSERT writes (all concrete ones but the id) with their quoted columns."""
+    quote = connection.ops.quote_name
+    return [(f, quote(f.column)) for f in model._meta.concrete_fields if not f.primary_key]
 
-    ``select_from`` names CTEs whose ``id`` fills foreign keys left as ``None`` on ``obj`` and
-    listed in its ``_fill_from`` (e.g. ``{"response_id": "r"}``)."""
+
+def _insert_sql(obj: models.Model) -> tuple[str, str, list[Any]]:
+    """``(columns, values, params)`` to INSERT ``obj`` with raw SQL, exactly as ``save()`` would
+    write it: ``auto_now`` stamps set and every value adapted by its field. Only identifiers
+    from model metadata are put into the SQL text; every value is a parameter.
+
+    Fields listed in ``obj._fill_from`` (e.g. ``{"response_id": "r"}``) take the ``id`` of that
+    CTE instead, for ``INSERT ... SELECT ... FROM r``."""
     fill = getattr(obj, "_fill_from", {})
+    conn = connections[DEFAULT_DB_ALIAS]
     columns, values, params = [], [], []
-    for f in obj._meta.concrete_fields:
-        if f.primary_key:
-            continue
-        columns.append(connection.ops.quote_name(f.column))
+    for f, column in _insert_columns(type(obj)):
+        columns.append(column)
         if f.attname in fill:
             values.append(f"{fill[f.attname]}.id")
             continue
         values.append("%s")
-        params.append(f.get_db_prep_save(f.pre_save(obj, add=True), connection=connection))
+        params.append(f.get_db_prep_save(f.pre_save(obj, add=True), connection=conn))
     return ", ".join(columns), ", ".join(values), params
 
 
