@@ -485,28 +485,42 @@ def _is_newer(item: ResponseIn, existing: Response) -> bool:
     return existing.vendor_updated_at is None or item.updated_at > existing.vendor_updated_at
 
 
-def _probe(*, source: Source, item: ResponseIn) -> tuple[bool, Any]:
-    """One round trip: is (source, external_id) known, and the customer lookup's row."""
+def _probe(*, source: Source, item: ResponseIn) -> tuple[Response | None, Any]:
+    """One round trip: the response (source, external_id), locked, if it exists, and the row
+    of the customer lookup (``None`` when there is no such customer or none was given)."""
     external_id = (item.customer.external_id or "").strip()
     email = _normal_email(item.customer.email)
-    known = "EXISTS (SELECT 1 FROM feedback_response WHERE source_id = %s AND external_id = %s)"
+    wants_customer = bool(external_id or email)
+    if connection.vendor != "postgresql":  # the embedded SQLite default has no LATERAL
+        existing = Response.objects.filter(source=source, external_id=item.external_id).first()
+        customer = None
+        if wants_customer:
+            sql, params = _customer_lookup(external_id=external_id, email=email)
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                customer = cursor.fetchone()
+        return existing, customer
+    q = connection.ops.quote_name
+    response_columns = ", ".join(q(f.column) for f in _columns(Response))
+    sql = (
+        f"SELECT r.*{', c.*' if wants_customer else ''} FROM (SELECT 1) AS one "  # noqa: S608  # nosec B608
+        f"LEFT JOIN LATERAL (SELECT {response_columns} FROM feedback_response "
+        "WHERE source_id = %s AND external_id = %s FOR UPDATE) AS r ON true"
+    )
     params: list[Any] = [source.id, item.external_id]
+    if wants_customer:
+        customer_sql, customer_params = _customer_lookup(external_id=external_id, email=email)
+        sql += f" LEFT JOIN LATERAL ({customer_sql}) AS c ON true"
+        params += customer_params
     with connection.cursor() as cursor:
-        if not external_id and not email:
-            cursor.execute(f"SELECT {known}", params)
-            return bool(cursor.fetchone()[0]), None
-        sql, customer_params = _customer_lookup(external_id=external_id, email=email)
-        if connection.vendor != "postgresql":  # the embedded SQLite default has no LATERAL
-            cursor.execute(f"SELECT {known}", params)
-            known_row = cursor.fetchone()
-            cursor.execute(sql, customer_params)
-            return bool(known_row[0]), cursor.fetchone()
-        cursor.execute(
-            f"SELECT {known}, c.* FROM (SELECT 1) AS one LEFT JOIN LATERAL ({sql}) AS c ON true",  # noqa: S608  # nosec B608
-            [*params, *customer_params],
-        )
+        cursor.execute(sql, params)
         row = cursor.fetchone()
-    return bool(row[0]), (None if row[1] is None else row[1:])
+    width = len(_columns(Response))
+    existing = None if row[0] is None else _row_to(Response, row[:width])
+    if existing is not None:
+        existing.source = source
+    customer = row[width:] if wants_customer and row[width] is not None else None
+    return existing, customer
 
 
 def _response_insert(*, response: Response, outbox_kind: str | None, delivery: RawDelivery | None) -> bool:
@@ -577,18 +591,18 @@ def response_upsert(
 ) -> UpsertOutcome:
     """Create or update the response identified by (source, external_id).
 
-    Must run inside a transaction. A new response costs two statements: a probe (is it known?
-    which customer?) and one ``INSERT ... ON CONFLICT DO NOTHING`` that also writes its outbox
-    event and, when the caller passes an unsaved ``delivery``, the raw delivery (saved only
-    when the response is created). A known response is locked and read; a later vendor
-    ``updated_at`` wins, an older one never overwrites. A processing event is enqueued for
-    every created or updated complete response.
+    Must run inside a transaction. A new response costs two statements: a probe (the known
+    response, locked, if any; the customer) and one ``INSERT ... ON CONFLICT DO NOTHING`` that
+    also writes its outbox event and, when the caller passes an unsaved ``delivery``, the raw
+    delivery (saved only when the response is created). For a known response a later vendor
+    ``updated_at`` wins, an older one never overwrites; a duplicate touches nothing. A
+    processing event is enqueued for every created or updated complete response.
     """
     _check_response_in(item=item, source=source)
     outbox_kind = OutboxEvent.Kind.RESPONSE_PROCESS if item.complete else None
     for _attempt in range(3):
-        known, customer = _probe(source=source, item=item)
-        if not known:
+        existing, customer = _probe(source=source, item=item)
+        if existing is None:
             response = Response(source=source, external_id=item.external_id, entered_by=entered_by)
             _apply(response=response, item=item, source=source, customer=customer)
             response.status = Response.Status.RECEIVED
@@ -596,14 +610,9 @@ def response_upsert(
             if not _response_insert(response=response, outbox_kind=outbox_kind, delivery=delivery):
                 continue  # a parallel delivery won the insert: read its row
             return UpsertOutcome(response=response, status="created")
-        existing = (
-            Response.objects.select_for_update().filter(source=source, external_id=item.external_id).first()
-        )
-        if existing is None:
-            continue  # it was deleted meanwhile: start again
         if not _is_newer(item, existing):
             return UpsertOutcome(response=existing, status="duplicate")
-        _apply(response=existing, item=item, source=source)
+        _apply(response=existing, item=item, source=source, customer=customer)
         existing.status = Response.Status.RECEIVED
         _save_checked(existing)
         if item.complete:

@@ -16,6 +16,7 @@ import queue
 import threading
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
@@ -55,13 +56,13 @@ def outbox_publish(*, event: OutboxEvent) -> None:
     _send(event)
 
 
-def _send(event: OutboxEvent) -> None:
+def _send(event: OutboxEvent, producer: Any = None) -> None:
     from cxgov.celery import app
 
     name = TASKS[event.kind]
     importlib.import_module(name.rsplit(".", 1)[0])  # autodiscovery is lazy: register it here
     task = app.tasks[name]
-    task.apply_async(args=[event.object_id], kwargs={"event_id": event.id}, retry=False)
+    task.apply_async(args=[event.object_id], kwargs={"event_id": event.id}, retry=False, producer=producer)
 
 
 def outbox_relay(*, event_ids: Iterable[int]) -> None:
@@ -117,8 +118,13 @@ def _relay_batch(event_ids: list[int]) -> None:
             [timezone.now(), *event_ids],
         )
         rows = cursor.fetchall()
-    for event_id, kind, object_id in sorted(rows):
-        _send(OutboxEvent(id=event_id, kind=kind, object_id=object_id))
+    if not rows:
+        return
+    from cxgov.celery import app
+
+    with app.producer_or_acquire() as producer:  # one broker connection for the batch
+        for event_id, kind, object_id in sorted(rows):
+            _send(OutboxEvent(id=event_id, kind=kind, object_id=object_id), producer=producer)
 
 
 def outbox_sweep(*, stale_after: timedelta | None = None, limit: int = 1000) -> int:
