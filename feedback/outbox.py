@@ -14,6 +14,7 @@ import importlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -90,9 +91,16 @@ def _ensure_thread() -> None:
 RELAY_BATCH = 200
 
 
+RELAY_CONNECTION_CHECK_SECONDS = 30
+
+
 def _relay_loop() -> None:
     """Publish what commits queued, a batch at a time: under load many events wait together,
-    and one SELECT and one UPDATE serve them all (the thread shares the web worker's CPU)."""
+    and one UPDATE ... RETURNING serves them all (the thread shares the web worker's CPU).
+
+    The thread's database connection is checked (``close_old_connections``: a health-check
+    round trip on next use) after an error and every 30 s, not after every batch."""
+    checked = time.monotonic()
     while True:
         batch = [_queue.get()]
         while len(batch) < RELAY_BATCH:
@@ -100,12 +108,15 @@ def _relay_loop() -> None:
                 batch.append(_queue.get_nowait())
             except queue.Empty:
                 break
+        failed = False
         try:
             _relay_batch(batch)
         except Exception as exc:  # broker or database down: leave it to the sweeper
+            failed = True
             log.warning("outbox relay could not publish", extra={"event_ids": batch, "error": str(exc)})
-        finally:
+        if failed or time.monotonic() - checked > RELAY_CONNECTION_CHECK_SECONDS:
             close_old_connections()
+            checked = time.monotonic()
 
 
 def _relay_batch(event_ids: list[int]) -> None:
