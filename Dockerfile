@@ -11,4 +11,4 @@ RUN DJANGO_SECRET_KEY=collectstatic DATABASE_URL=sqlite:////tmp/x.db python mana
 RUN useradd --create-home cxgov && mkdir -p /app/var && chown -R cxgov /app/var
 USER cxgov
 EXPOSE 8000
-CMD ["gunicorn", "cxgov.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-"]
+CMD ["gunicorn", "--config", "cxgov/gunicorn.conf.py", "cxgov.wsgi:application", "--access-logfile", "-"]

@@ -71,6 +71,8 @@ class Gunicorn(Managed):
         super().__init__(
             [
                 _bin("gunicorn"),
+                "--config",
+                str(ROOT / "cxgov" / "gunicorn.conf.py"),  # production's worker class and threads
                 "cxgov.wsgi:application",
                 "--workers",
                 str(workers),

@@ -24,6 +24,7 @@ render = structlog.processors.KeyValueRenderer(
 
 structlog.configure(
     processors=[
+        structlog.stdlib.filter_by_level,  # drop what the level would drop, before any work
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.processors.TimeStamper(fmt="iso"),

@@ -55,10 +55,16 @@ class RequestIdMiddleware:
 
 def _bind_our_request_id(sender: Any, request: HttpRequest, **_kwargs: Any) -> None:
     """django-structlog makes up its own id unless told to trust upstream; ours wins, so the
-    header a caller sees is the id on every log line of the request."""
+    header a caller sees is the id on every log line of the request. The client ip (first
+    X-Forwarded-For hop, else the peer) and user agent go on every line too."""
     request_id = getattr(request, "request_id", None)
+    meta = request.META
+    forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
+    ip = forwarded.split(",", 1)[0].strip() if forwarded else meta.get("REMOTE_ADDR", "")
+    extra = {"ip": ip[:64], "user_agent": meta.get("HTTP_USER_AGENT", "")[:256]}
     if request_id:
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        extra["request_id"] = request_id
+    structlog.contextvars.bind_contextvars(**extra)
 
 
 bind_extra_request_metadata.connect(_bind_our_request_id, dispatch_uid="cxgov.middleware.request_id")

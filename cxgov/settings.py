@@ -8,6 +8,7 @@ development secret key. Setting ``DATABASE_URL`` and ``REDIS_URL`` switches to r
 
 from __future__ import annotations
 
+import logging
 import secrets
 from pathlib import Path
 
@@ -273,6 +274,11 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
 DJANGO_STRUCTLOG_CELERY_ENABLED = False
+# One line per request (``request_finished``: method, path, code, request_id, ip, user_agent);
+# ``request_started`` only at DEBUG. The ip and user agent are bound by our RequestIdMiddleware's
+# signal handler (cheaper than django-ipware; this ip is only logged, axes has its own).
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = logging.DEBUG
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
 
 # --- Product ------------------------------------------------------------------------------
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="cxgov-demo")

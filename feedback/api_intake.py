@@ -23,8 +23,8 @@ from rest_framework.views import APIView
 
 from . import selectors
 from .imports import import_job_create, import_summary
-from .intake import MAX_BODY_BYTES, delivery_receive, source_create, source_rotate
-from .models import Program, Source
+from .intake import MAX_BODY_BYTES, delivery_receive, source_create, source_for_intake, source_rotate
+from .models import Program
 from .serializers_intake import (
     ImportUploadSerializer,
     ResponseSerializer,
@@ -42,11 +42,7 @@ def intake_view(request: HttpRequest, slug: str) -> JsonResponse:
         reply = JsonResponse({"errors": {"non_field_errors": ["Use POST."]}}, status=405)
         reply["Allow"] = "POST, HEAD"
         return reply
-    source = (
-        Source.objects.select_related("program__department", "program__touchpoint")
-        .filter(slug=slug, is_active=True)
-        .first()
-    )
+    source = source_for_intake(slug=slug)
     if source is None:
         return JsonResponse({"errors": {"non_field_errors": ["No such source."]}}, status=404)
     if request.method == "HEAD":  # SurveyMonkey checks the URL exists before subscribing
