@@ -322,23 +322,81 @@ class FilterOptions:
     departments: list[Department]
 
 
+# The filter bar's five small lists in one round trip: (kind, id, name, ref, sort keys...).
+# ``ref`` is the department (program, touchpoint) or program (source); the sort keys give each
+# list its model's ``Meta.ordering``, compared by the database (so its collation decides, as
+# with ``ORDER BY name``). Table and column names come from the models.
+_OPTION_PARTS = (
+    (  # first and never scoped: it names the columns
+        "theme",
+        "SELECT 'theme' AS kind, t.id AS id, t.name AS name, NULL AS ref, t.name AS k1, 0 AS k2, 0 AS k3, "
+        "0 AS k4 FROM {theme} t",
+        None,
+    ),
+    (
+        "program",
+        "SELECT 'program', p.id, p.name, p.department_id, p.name, 0, 0, 0 FROM {program} p",
+        "p.department_id",
+    ),
+    (
+        "source",
+        "SELECT 'source', s.id, s.name, s.program_id, p.name, 0, 0, 0 FROM {source} s "
+        "JOIN {program} p ON p.id = s.program_id",
+        "p.department_id",
+    ),
+    (
+        "touchpoint",
+        "SELECT 'touchpoint', t.id, t.name, t.department_id, '', js.position, t.position, t.id "
+        "FROM {touchpoint} t JOIN {stage} js ON js.id = t.stage_id",
+        "t.department_id",
+    ),
+    ("department", "SELECT 'department', d.id, d.name, NULL, d.name, 0, 0, 0 FROM {department} d", "d.id"),
+)
+
+
 def inbox_filter_options(*, user: User) -> FilterOptions:
-    """Choices for the filter bar and the assign menu: a handful of small queries."""
-    from charter.models import Touchpoint
+    """Choices for the filter bar and the assign menu: two queries.
+
+    Themes, programs, sources, touchpoints and departments (scoped like ``department_scope``)
+    come from one ``UNION ALL``: five ORM queries cost ~3 ms of CPU a page for a few dozen
+    rows, more than the rows list. People come from ``assignable_users``."""
+    from charter.models import JourneyStage, Touchpoint
 
     from ..models import Program, Source, Theme
 
+    models = {"theme": Theme, "program": Program, "source": Source, "touchpoint": Touchpoint}
+    models["department"] = Department
+    tables = {kind: model._meta.db_table for kind, model in models.items()}
+    tables["stage"] = JourneyStage._meta.db_table
+    ids = department_ids_for(user=user)
+    parts, params = [], []
+    for _kind, sql, scope_column in _OPTION_PARTS:
+        sql = sql.format(**tables)
+        if ids is not None and scope_column is not None:
+            if not ids:
+                continue
+            sql += f" WHERE {scope_column} IN ({', '.join(['%s'] * len(ids))})"
+            params.extend(sorted(ids))
+        parts.append(sql)
+    # Only model table names and fixed SQL are interpolated; the ids are parameters.
+    union = " UNION ALL ".join(parts)
+    query = f"SELECT kind, id, name, ref FROM ({union}) AS options ORDER BY kind, k1, k2, k3, k4, name"  # noqa: S608
+    lists: dict[str, list[Any]] = {kind: [] for kind in models}
+    ref_field = {"program": "department_id", "source": "program_id", "touchpoint": "department_id"}
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        for kind, pk, name, ref in cursor.fetchall():
+            model = models[kind]
+            row = {"id": pk, "name": name, **({ref_field[kind]: ref} if kind in ref_field else {})}
+            names = [f.attname for f in model._meta.concrete_fields if f.attname in row]  # model order
+            lists[kind].append(model.from_db(connection.alias, names, [row[n] for n in names]))
     return FilterOptions(
-        themes=list(Theme.objects.only("id", "name")),
+        themes=lists["theme"],
         owners=assignable_users(user=user),
-        programs=list(department_scope(Program.objects.only("id", "name", "department_id"), user=user)),
-        sources=list(
-            department_scope(
-                Source.objects.only("id", "name", "program_id"), user=user, field="program__department"
-            )
-        ),
-        touchpoints=list(department_scope(Touchpoint.objects.only("id", "name", "department_id"), user=user)),
-        departments=list(department_scope(Department.objects.only("id", "name"), user=user, field="id")),
+        programs=lists["program"],
+        sources=lists["source"],
+        touchpoints=lists["touchpoint"],
+        departments=lists["department"],
     )
 
 
