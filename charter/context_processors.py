@@ -27,11 +27,22 @@ NAV_ITEMS: list[tuple[str, str, str | None]] = [
 ]
 
 
+def _ambassador_ids(user: Any) -> set[int]:
+    """The departments ``user`` is an ambassador of, once per request: cached on the user under
+    the attribute ``feedback.triage.selectors.ambassador_department_ids`` uses, so a page
+    whose view asked already (the triage inbox) spends no query on the menu."""
+    cached: set[int] | None = getattr(user, "_cxgov_ambassador_ids", None)
+    if cached is None:
+        cached = set(user.ambassador_of.values_list("id", flat=True))
+        user._cxgov_ambassador_ids = cached
+    return cached
+
+
 def _allowed(user: Any, predicate: str | None) -> bool:
     if predicate is None:
         return True
     if predicate == "can_triage":
-        return user.sees_all_departments or user.ambassador_of.exists()
+        return user.sees_all_departments or bool(_ambassador_ids(user))
     return bool(getattr(user, predicate, False))
 
 

@@ -12,9 +12,11 @@ from missions.models import SuccessMeasure
 
 from ..models import ActionItem, ContactLog, Loop, Priority
 from .selectors import SORTS, TABS, InboxFilters
+from .widgets import FastDateInput, FastSelect, FastTextInput
 
 S = ActionItem.Status
 DATE = forms.DateInput(attrs={"type": "date"})
+FAST_DATE = FastDateInput(attrs={"type": "date"})
 
 
 class UserChoiceField(forms.ModelChoiceField):
@@ -25,19 +27,21 @@ class UserChoiceField(forms.ModelChoiceField):
 class InboxFilterForm(forms.Form):
     """The inbox query. Invalid values are dropped with a message, never a 500."""
 
-    tab = forms.ChoiceField(choices=TABS, required=False)
+    tab = forms.ChoiceField(choices=TABS, required=False, widget=FastSelect)
     q = forms.CharField(label="Search comments", required=False, max_length=200)
-    status = forms.ChoiceField(choices=[("", "Any status"), *S.choices], required=False)
-    loop = forms.ChoiceField(choices=[("", "Both loops"), *Loop.choices], required=False)
-    priority = forms.ChoiceField(choices=[("", "Any priority"), *Priority.choices], required=False)
-    theme = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
-    owner = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
-    program = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
-    source = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
-    touchpoint = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
-    department = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
-    date_from = forms.DateField(label="Created from", required=False, widget=DATE)
-    date_to = forms.DateField(label="Created to", required=False, widget=DATE)
+    status = forms.ChoiceField(choices=[("", "Any status"), *S.choices], required=False, widget=FastSelect)
+    loop = forms.ChoiceField(choices=[("", "Both loops"), *Loop.choices], required=False, widget=FastSelect)
+    priority = forms.ChoiceField(
+        choices=[("", "Any priority"), *Priority.choices], required=False, widget=FastSelect
+    )
+    theme = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, widget=FastSelect)
+    owner = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, widget=FastSelect)
+    program = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, widget=FastSelect)
+    source = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, widget=FastSelect)
+    touchpoint = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, widget=FastSelect)
+    department = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, widget=FastSelect)
+    date_from = forms.DateField(label="Created from", required=False, widget=FAST_DATE)
+    date_to = forms.DateField(label="Created to", required=False, widget=FAST_DATE)
     sort = forms.ChoiceField(
         choices=[
             ("due", "Due date, soonest"),
@@ -48,6 +52,7 @@ class InboxFilterForm(forms.Form):
             ("status", "Status"),
         ],
         required=False,
+        widget=FastSelect,
     )
 
     def __init__(self, *args: Any, options: Any, **kwargs: Any) -> None:
@@ -182,16 +187,19 @@ class BulkForm(forms.Form):
         label="Selected actions",
         error_messages={"required": "Select at least one action (tick its box)."},
     )
-    operation = forms.ChoiceField(choices=BULK_OPS, label="Bulk action")
-    owner = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Owner")
-    priority = forms.ChoiceField(choices=[("", "—"), *Priority.choices], required=False)
-    until = forms.DateField(widget=DATE, required=False, label="Snooze until")
+    operation = forms.ChoiceField(choices=BULK_OPS, label="Bulk action", widget=FastSelect)
+    owner = forms.TypedChoiceField(
+        coerce=int, required=False, empty_value=None, label="Owner", widget=FastSelect
+    )
+    priority = forms.ChoiceField(choices=[("", "—"), *Priority.choices], required=False, widget=FastSelect)
+    until = forms.DateField(widget=FAST_DATE, required=False, label="Snooze until")
     close_status = forms.ChoiceField(
         choices=[(S.NO_ACTION, S.NO_ACTION.label), (S.UNREACHABLE, S.UNREACHABLE.label)],
         required=False,
         label="Close as",
+        widget=FastSelect,
     )
-    reason = forms.CharField(required=False, max_length=2000, label="Reason")
+    reason = forms.CharField(required=False, max_length=2000, label="Reason", widget=FastTextInput)
 
     def __init__(self, *args: Any, owners: list[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

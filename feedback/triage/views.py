@@ -34,6 +34,7 @@ from .. import actions as svc
 from ..models import ActionItem, Loop
 from . import forms as f
 from . import selectors as sel
+from .rows import inbox_rows_html
 
 PAGE_SIZE = 50
 UNDO_KEY = "triage_undo"
@@ -82,11 +83,17 @@ def _inbox_context(request: HttpRequest, *, mine_only: bool, query: QueryDict) -
     paginator = Paginator(rows, PAGE_SIZE)
     paginator.count = counts[filters.tab]  # same filters and tab: spare the COUNT(*) query
     page = paginator.get_page(query.get("page"))
+    page.object_list = sel.inbox_rows_attach(
+        list(page.object_list), departments=options.departments, themes=options.themes
+    )
     read_only = sel.is_read_only(user=user)
-    ambassador_ids = _ambassador_ids(request)
+    # One reverse() for the page, not two per row; the path is the same with another pk.
+    detail_url = reverse("feedback:action-detail", kwargs={"pk": 0}).removesuffix("0/")
     for item in page.object_list:
         item.sla = sel.sla_badge(item, now=now)
-        item.editable = not read_only and sel.can_edit(user=user, action=item, ambassador_ids=ambassador_ids)
+        # can_edit fetches the ambassador departments once, and only when a row needs them
+        item.editable = not read_only and sel.can_edit(user=user, action=item)
+        item.url = f"{detail_url}{item.pk}/"
     url_name = "feedback:my-actions" if mine_only else "feedback:triage"
     undo = request.session.get(UNDO_KEY)
     if undo and (undo.get("at", 0) < (now - timedelta(minutes=UNDO_MINUTES)).timestamp()):
@@ -98,6 +105,7 @@ def _inbox_context(request: HttpRequest, *, mine_only: bool, query: QueryDict) -
         "filters": filters,
         "page_obj": page,
         "items": page.object_list,
+        "rows_html": inbox_rows_html(page.object_list, read_only=read_only),
         "tabs": [(key, label, counts[key]) for key, label in sel.TABS],
         "read_only": read_only,
         "bulk_form": f.BulkForm(owners=options.owners),

@@ -1,0 +1,295 @@
+"""The triage inbox at benchmark size (issue 9, figure 4): what made it fast stays correct.
+
+- Tab counts: one aggregate over the open actions plus one count of the closed ones, equal to
+  counting each tab on its own, with and without filters, after an action changes; the open
+  aggregate can be answered from the covering partial index (PostgreSQL).
+- Rows written in Python (``feedback/triage/rows.py``) and widgets that write their own HTML
+  (``feedback/triage/widgets.py``) say what the template and Django's widgets said, escaped.
+- Query counts pinned exactly, whatever the number of actions.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django import forms
+from django.db import connection
+from django.http import QueryDict
+from django.urls import reverse
+from django.utils import timezone
+
+from charter.models import Department
+from feedback.models import ActionItem
+from feedback.triage import selectors as sel
+from feedback.triage.widgets import FastDateInput, FastSelect, FastTextInput
+from tests.factories import (
+    ActionItemFactory,
+    JourneyStageFactory,
+    ProgramFactory,
+    ResponseFactory,
+    SourceFactory,
+    ThemeFactory,
+    TouchpointFactory,
+    UserFactory,
+)
+from tests.feedback.test_triage import _bulk_actions
+
+S = ActionItem.Status
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def every_tab(dept_a, dept_b, ambassador, owner):
+    """At least one action in every tab (and some in two), plus one in another department."""
+    now = timezone.now()
+    make = ActionItemFactory
+    return [
+        make(department=dept_a, owner=owner, status=S.NEW, due_at=now + timedelta(days=2)),
+        make(department=dept_a, owner=ambassador, status=S.ASSIGNED, due_at=now - timedelta(hours=3)),
+        make(department=dept_a, owner=owner, status=S.WAITING, due_at=now + timedelta(days=1)),
+        make(department=dept_a, owner=owner, status=S.NEW, snoozed_until=now + timedelta(days=3)),
+        make(department=dept_a, owner=owner, status=S.CONTACTED, snoozed_until=now - timedelta(days=1)),
+        make(department=dept_a, owner=ambassador, loop="outer", status=S.INVESTIGATING, theme=ThemeFactory()),
+        make(department=dept_a, owner=owner, status=S.RESOLVED),
+        make(department=dept_a, owner=owner, status=S.UNREACHABLE, due_at=now - timedelta(days=9)),
+        make(department=dept_b, owner=owner, status=S.NEW),
+        make(department=dept_b, owner=owner, status=S.NO_ACTION),
+    ]
+
+
+def _one_by_one(user, filters, now):
+    """Each tab counted with its own query: slow, obviously right."""
+    qs = sel.inbox_filter(sel.inbox_base(user=user), filters)
+    return {key: qs.filter(sel._tab_q(key, user=user, now=now)).count() for key, _label in sel.TABS}
+
+
+@pytest.mark.parametrize("who", ["ambassador", "leader", "owner"])
+def test_tab_counts_equal_counting_each_tab_alone(every_tab, request, who):
+    user = request.getfixturevalue(who)
+    now = timezone.now()
+    counts = sel.inbox_tab_counts(user=user, filters=sel.InboxFilters(), now=now)
+    assert counts == _one_by_one(user, sel.InboxFilters(), now)
+    if who == "ambassador":  # department scoping: dept_b's two actions are not counted
+        assert counts == {
+            "open": 5,  # the contacted one's snooze is over
+            "new": 1,
+            "mine": 2,
+            "overdue": 4,  # due "now" when created
+            "waiting": 1,
+            "systemic": 1,
+            "snoozed": 1,
+            "closed": 2,
+        }
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["status=new", "loop=outer", "priority=normal", "owner={owner}", "department={dept}", "sort=-due"],
+)
+def test_tab_counts_follow_the_other_filters(every_tab, ambassador, owner, dept_a, query):
+    now = timezone.now()
+    filters = sel.InboxFilters(
+        **{
+            k: (int(v) if v.isdigit() else v)
+            for k, v in QueryDict(query.format(owner=owner.pk, dept=dept_a.pk)).items()
+        }
+    )
+    assert sel.inbox_tab_counts(user=ambassador, filters=filters, now=now) == _one_by_one(
+        ambassador, filters, now
+    )
+
+
+def test_tab_badges_change_when_an_action_closes(ambassador_client, every_tab):
+    def badges():
+        page = ambassador_client.get(reverse("feedback:triage"), **HX).content.decode()
+        return {
+            key: page.split(f'data-testid="tab-{key}"')[1].split('class="badge">')[1].split("<")[0]
+            for key in ("open", "closed")
+        }
+
+    assert badges() == {"open": "5", "closed": "2"}
+    action = every_tab[0]
+    action.status = S.RESOLVED
+    action.save()
+    assert badges() == {"open": "4", "closed": "3"}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL partial covering index")
+def test_open_tab_counts_can_be_read_from_the_covering_index_alone(every_tab, ambassador):
+    qs = sel.inbox_base(user=ambassador).filter(status__in=sel.OPEN)
+    now = timezone.now()
+    from django.db.models import Count
+
+    sql_qs = qs.values("department").annotate(
+        **{k: Count("id", filter=sel._open_tab_q(k, user=ambassador, now=now)) for k in ("open", "snoozed")}
+    )
+    sql, params = sql_qs.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Only Scan using feedback_action_open_tabs" in plan, plan
+
+
+# --- rows and widgets ------------------------------------------------------------------------------
+
+
+def test_inbox_rows_show_what_the_table_promises_escaped(leader_client, dept_a, dept_b, owner):
+    theme = ThemeFactory(name="Refunds & <returns>")
+    response = ResponseFactory(
+        source__program__department=dept_b,
+        source__name="Web <form>",
+        customer=None,
+        comment="<b>late</b> " + "x" * 200,
+    )
+    ActionItemFactory(department=dept_a, owner=owner, title="<script>alert(1)</script>")
+    snoozed = ActionItemFactory(
+        department=dept_a, owner=owner, snoozed_until=timezone.now() + timedelta(days=1), status=S.NEW
+    )
+    anonymous = ActionItemFactory(
+        department=dept_b, owner=owner, response=response, theme=theme, title="Anon"
+    )
+    outer = ActionItemFactory(department=dept_a, owner=owner, loop="outer", title="Fix refunds")
+    page = leader_client.get(reverse("feedback:triage"), {"tab": "open"}).content.decode()
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert 'aria-label="Select “&lt;script&gt;alert(1)&lt;/script&gt;”"' in page
+    row = page.split(f'id="action-row-{anonymous.pk}"')[1].split("</tr>")[0]
+    assert f'data-href="/actions/{anonymous.pk}/"' in page
+    assert f'<a href="{reverse("feedback:action-detail", kwargs={"pk": anonymous.pk})}">Anon</a>' in row
+    assert "Anonymous · Web &lt;form&gt; — “&lt;b&gt;late&lt;/b&gt; xxx" in row and "…”" in row
+    assert "<td>Billing</td>" in row and "<td>Refunds &amp; &lt;returns&gt;</td>" in row
+    assert f"<td>{owner}</td>" in row
+    assert "<td>Normal</td>" in row
+    outer_row = page.split(f'id="action-row-{outer.pk}"')[1].split("</tr>")[0]
+    assert '<span class="badge">systemic</span>' in outer_row and "<td>—</td>" in outer_row
+    snoozed_page = leader_client.get(reverse("feedback:triage"), {"tab": "snoozed"}).content.decode()
+    when = timezone.localtime(snoozed.snoozed_until)
+    assert f"Snoozed to {when.day} {when:%b}" in snoozed_page
+
+
+def test_my_actions_names_a_department_outside_the_owners_scope(owner_client, owner):
+    elsewhere = Department.objects.create(name="Far away", slug="far-away")
+    ActionItemFactory(department=elsewhere, owner=owner, title="Mine elsewhere")
+    page = owner_client.get(reverse("feedback:my-actions")).content.decode()
+    assert "Mine elsewhere" in page and "<td>Far away</td>" in page
+
+
+def _stock(widget):
+    """The same widget as Django ships it (template-rendered)."""
+    cls = {FastSelect: forms.Select, FastDateInput: forms.DateInput, FastTextInput: forms.TextInput}[
+        type(widget)
+    ]
+    twin = cls(attrs={**widget.attrs, **({"type": widget.input_type} if cls is not forms.Select else {})})
+    twin.is_required = widget.is_required
+    if cls is forms.Select:
+        twin.choices = widget.choices
+    return twin
+
+
+@pytest.mark.parametrize(
+    "widget,value",
+    [
+        (FastSelect(choices=[("", "Any"), (1, "A & <b>"), (2, "Two")]), 1),
+        (FastSelect(choices=[("", "Any"), ('x"y', "quoted")]), 'x"y'),
+        (FastSelect(choices=[("Group <1>", [(1, "one"), (2, "two")]), (3, "three")]), 2),
+        (FastSelect(attrs={"required": True, "disabled": False, "data-x": "<q>"}, choices=[(1, "a")]), None),
+        (FastDateInput(attrs={"type": "date"}), timezone.now().date()),
+        (FastDateInput(attrs={"type": "date"}), None),
+        (FastTextInput(attrs={"maxlength": 20}), "<script>"),
+    ],
+)
+def test_fast_widgets_write_the_html_djangos_templates_write(widget, value):
+    attrs = {"id": "id_f"}
+    assert widget.render("f", value, attrs=attrs) == _stock(widget).render("f", value, attrs=attrs)
+
+
+def test_inbox_forms_render_their_widgets_in_python(ambassador):
+    """The inbox's forms use the fast widgets (the stock ones cost 7-10 ms a page)."""
+    from feedback.triage import forms as f
+
+    options = sel.inbox_filter_options(user=ambassador)
+    filter_form = f.InboxFilterForm(QueryDict("status=new"), options=options)
+    bulk_form = f.BulkForm(owners=options.owners)
+    for form in (filter_form, bulk_form):
+        for name, field in form.fields.items():
+            if name in ("q", "ids"):  # written by hand in the template / never rendered
+                continue
+            assert isinstance(field.widget, FastSelect | FastDateInput | FastTextInput), name
+
+
+# --- filter bar lists --------------------------------------------------------------------------
+
+
+def _orm_options(user):
+    """What the filter bar listed before the lists shared one query (one ORM query each)."""
+    from charter.models import Touchpoint
+    from charter.selectors import department_scope
+    from feedback.models import Program, Source, Theme
+
+    return {
+        "themes": list(Theme.objects.all()),
+        "programs": list(department_scope(Program.objects.all(), user=user)),
+        "sources": list(department_scope(Source.objects.all(), user=user, field="program__department")),
+        "touchpoints": list(department_scope(Touchpoint.objects.all(), user=user)),
+        "departments": list(department_scope(Department.objects.all(), user=user, field="id")),
+    }
+
+
+@pytest.fixture
+def reference_data(dept_a, dept_b):
+    ThemeFactory(name="zebra"), ThemeFactory(name="Apple"), ThemeFactory(name="apple pie")
+    late, early = JourneyStageFactory(name="Use", position=2), JourneyStageFactory(name="Buy", position=1)
+    for dept in (dept_a, dept_b):
+        TouchpointFactory(department=dept, stage=late, position=0, name=f"{dept.name} use")
+        TouchpointFactory(department=dept, stage=early, position=5, name=f"{dept.name} buy 5")
+        TouchpointFactory(department=dept, stage=early, position=1, name=f"{dept.name} buy 1")
+        for program_name in ("Zeta NPS", "Alpha CSAT"):
+            program = ProgramFactory(department=dept, name=f"{program_name} {dept.name}")
+            SourceFactory(program=program, name="web")
+            SourceFactory(program=program, name="Email")
+
+
+@pytest.mark.parametrize("who", ["ambassador", "leader", "nobody"])
+def test_filter_lists_are_the_scoped_ordered_lists_of_each_model(reference_data, request, who):
+    user = UserFactory() if who == "nobody" else request.getfixturevalue(who)
+    options = sel.inbox_filter_options(user=user)
+    expected = _orm_options(user)
+    for name, rows in expected.items():
+        assert [(o.pk, o.name) for o in getattr(options, name)] == [(o.pk, o.name) for o in rows], name
+    assert [p.department_id for p in options.programs] == [p.department_id for p in expected["programs"]]
+    assert [s.program_id for s in options.sources] == [s.program_id for s in expected["sources"]]
+    if who == "ambassador":  # one department's programs (2), sources (4), touchpoints (3)
+        assert (len(options.programs), len(options.sources), len(options.touchpoints)) == (2, 4, 3)
+    if who == "nobody":  # no department: nothing but the themes
+        assert not (options.programs or options.sources or options.touchpoints or options.departments)
+        assert len(options.themes) == 3
+
+
+# --- query counts ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "who,url,queries",
+    [
+        # session, user, groups, ambassador depts, scope, filter lists, people, 2 counts, rows
+        ("ambassador", "/triage/", 10),
+        ("ambassador", "/triage/?page=2", 10),
+        ("ambassador", "/triage/?tab=closed&sort=priority", 10),
+        # session, user, groups, filter lists, people, 2 counts, rows: no ambassador lookup
+        ("leader", "/triage/", 8),
+        ("leader", "/triage/?page=2", 8),
+    ],
+)
+def test_inbox_query_count_is_pinned_with_1000_actions(
+    request, dept_a, dept_b, ambassador, django_assert_num_queries, who, url, queries
+):
+    closed = _bulk_actions(120, dept=dept_a, owner=ambassador)[:60]
+    ActionItem.objects.filter(pk__in=[a.pk for a in closed]).update(status=S.RESOLVED)
+    _bulk_actions(1000, dept=dept_b, owner=UserFactory())
+    client = request.getfixturevalue(f"{who}_client")
+    client.get(url)  # warm: content types, the session's first save
+    with django_assert_num_queries(queries):
+        assert client.get(url).status_code == 200
