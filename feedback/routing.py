@@ -26,6 +26,7 @@ from charter.models import Department
 from charter.roles import Role
 
 from .models import Priority, Response, RoutingRule
+from .pipeline_config import pipeline_config_bump
 from .sentiment import sentiment_label
 
 
@@ -108,8 +109,14 @@ def department_fallback_owner(*, department: Department) -> tuple[Any, str]:
     ambassador = department.ambassadors.filter(is_active=True).order_by("id").first()
     if ambassador is not None:
         return ambassador, f"ambassador of {department.name}"
-    if department.leader_id and department.leader.is_active:
-        return department.leader, f"leader of {department.name} (no ambassador)"
+    # Read, not ``department.leader``: the department may be the pipeline's cached one.
+    leader = (
+        get_user_model().objects.filter(pk=department.leader_id, is_active=True).first()
+        if department.leader_id
+        else None
+    )
+    if leader is not None:
+        return leader, f"leader of {department.name} (no ambassador)"
     leader = _cx_leaders().first()
     if leader is not None:
         return leader, f"CX leader ({department.name} has no ambassador or leader)"
@@ -143,8 +150,11 @@ def round_robin_owner(*, rule: RoutingRule) -> Any | None:
 def _rule_owner(rule: RoutingRule) -> tuple[Any, str]:
     how = f"rule “{rule.name}”" + (" (default)" if rule.is_default else "")
     if rule.owner_mode == RoutingRule.OwnerMode.USER:
-        if rule.owner_id and rule.owner.is_active:
-            return rule.owner, f"{how}: named owner"
+        # Read now, not ``rule.owner``: rules are cached per worker, people leave any day.
+        users = get_user_model().objects
+        named = users.filter(pk=rule.owner_id, is_active=True).first() if rule.owner_id else None
+        if named is not None:
+            return named, f"{how}: named owner"
         owner, why = department_fallback_owner(department=rule.department)
         return owner, f"{how}: named owner missing or inactive, fell back to {why}"
     if rule.owner_mode == RoutingRule.OwnerMode.ROUND_ROBIN:
@@ -157,12 +167,18 @@ def _rule_owner(rule: RoutingRule) -> tuple[Any, str]:
     return owner, f"{how}: {why}"
 
 
-def response_route(*, response: Response, theme_ids: Iterable[int] | None = None) -> RouteDecision:
+def response_route(
+    *, response: Response, theme_ids: Iterable[int] | None = None, rules: Iterable[RoutingRule] | None = None
+) -> RouteDecision:
     """Decide department, owner, priority and loops for an actionable response.
 
-    Call inside the processing transaction: round-robin locks the rule row.
+    ``rules``: the active rules in evaluation order (the pipeline passes its cached ones);
+    read when not given. Owners are always read fresh. Call inside the processing
+    transaction: round-robin locks the rule row.
     """
-    rule = rule_first_match(response=response, rules=active_rules(), theme_ids=theme_ids)
+    rule = rule_first_match(
+        response=response, rules=list(rules) if rules is not None else active_rules(), theme_ids=theme_ids
+    )
     if rule is not None:
         owner, note = _rule_owner(rule)
         return RouteDecision(
@@ -235,6 +251,7 @@ def routing_rule_move(*, rule: RoutingRule, direction: str) -> None:
     for number, item in enumerate(rules, start=1):
         if item.position != number * 10:
             RoutingRule.objects.filter(pk=item.pk).update(position=number * 10)
+    pipeline_config_bump()  # update() sends no signal: tell the workers' caches
 
 
 @transaction.atomic
