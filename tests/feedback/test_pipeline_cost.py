@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from charter.roles import Role
 from feedback.models import ActionabilityPolicy, ActionItem, Insight, RoutingRule, SLAPolicy, Theme
@@ -165,3 +166,43 @@ def test_turning_the_round_robin_cursor_does_not_invalidate_the_cache(source, de
     assert pipeline_config_cached() is cached
     owners = [Insight.objects.get(response=r).owner.username for r in responses]
     assert owners[0] != owners[1] and owners[0] == owners[2]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="compares the PostgreSQL query with the ORM")
+def test_the_clustering_read_in_sql_agrees_with_the_orm(source, themes, dept_a, dept_b, ambassador):
+    from feedback.models import OuterLoopSettings
+    from feedback.outer_loop import cluster_state_orm, cluster_state_postgres
+
+    OuterLoopSettings.objects.update_or_create(pk=1, defaults={"threshold": 50, "window_days": 10})
+    now = timezone.now()
+    for days_ago in (0, 3, 9, 12, 40):
+        response_process(
+            response_id=ResponseFactory(
+                source=source,
+                nps=2,
+                comment="Late delivery again and still no refund.",
+                submitted_at=now - timedelta(days=days_ago),
+            ).id
+        )
+    quiet = ThemeFactory(name="Quiet", slug="quiet", keywords="nothing matches this")
+    open_on = ThemeFactory(name="Open", slug="open", keywords="whatever")
+    ActionItemFactory(department=dept_a, loop="outer", theme=open_on)
+    ActionItemFactory(department=dept_b, loop="outer", theme=themes[0])  # another department
+    some_insight = Insight.objects.order_by("id").first()
+    ids = [t.id for t in (*themes, quiet, open_on)]
+    for submitted in (now, now - timedelta(days=12), now + timedelta(days=30)):
+        for exclude in (None, some_insight.id):
+            args = {
+                "theme_ids": ids,
+                "department_id": dept_a.id,
+                "submitted": submitted,
+                "window_days": 10,
+                "exclude_insight_id": exclude,
+            }
+            assert cluster_state_postgres(**args) == cluster_state_orm(**args)
+    state = cluster_state_postgres(
+        theme_ids=ids, department_id=dept_a.id, submitted=now, window_days=10, exclude_insight_id=None
+    )
+    assert state[themes[0].id] == (None, 3)  # 0, 3 and 9 days ago
+    assert state[quiet.id] == (None, 0)
+    assert state[open_on.id][0] is not None and state[open_on.id][1] is None
