@@ -46,6 +46,7 @@ from .notifications import action_url, notification_create
 from .outbox import outbox_mark_processed
 from .outer_loop import systemic_action_for
 from .pipeline_config import PipelineConfig, pipeline_config, pipeline_config_cached, pipeline_config_load
+from .prepared import PreparedQuery
 from .routing import response_route
 from .scoring import band_for
 from .sentiment import sentiment_score
@@ -247,7 +248,7 @@ def response_process(*, response_id: int, event_id: int | None = None) -> Respon
         raise
 
 
-def _response_locked(*, response_id: int, config: PipelineConfig | None) -> Response | None:
+def _response_locked_query(response_id: int, config: PipelineConfig | None) -> Any:
     """Lock the response and read, in the same statement, what processing needs to know:
     the configuration stamp, whether it has an insight, its current theme links and (on
     PostgreSQL, with a configuration at hand) which themes its comment matches."""
@@ -271,7 +272,15 @@ def _response_locked(*, response_id: int, config: PipelineConfig | None) -> Resp
         if config is not None:
             sql, params = _matched_themes_sql(config)
             qs = qs.annotate(_matched_ids=RawSQL(sql, params))  # noqa: S611  (placeholders only)
-    return qs.first()
+    return qs
+
+
+# Compiled once per configuration snapshot (its SQL embeds the theme phrases), not per response.
+_RESPONSE_LOCKED = PreparedQuery(_response_locked_query)
+
+
+def _response_locked(*, response_id: int, config: PipelineConfig | None) -> Response | None:
+    return _RESPONSE_LOCKED.first(response_id, key=config, args=(config,))
 
 
 def _matched_themes_sql(config: PipelineConfig) -> tuple[str, list[object]]:

@@ -27,6 +27,7 @@ from charter.roles import Role
 
 from .models import Priority, Response, RoutingRule
 from .pipeline_config import pipeline_config_bump
+from .prepared import PreparedQuery
 from .sentiment import sentiment_label
 
 
@@ -104,9 +105,18 @@ def _cx_leaders() -> QuerySet:
     return User.objects.filter(is_active=True, groups__name=Role.CX_LEADER.label).order_by("id")
 
 
+def _first_ambassador_query(department_id: int) -> QuerySet:
+    return get_user_model().objects.filter(ambassador_of=department_id, is_active=True).order_by("id")[:1]
+
+
+# ``department.ambassadors.filter(is_active=True).order_by("id").first()``, compiled once per
+# process (read on every insight: people are never cached, only the SQL is).
+_FIRST_AMBASSADOR = PreparedQuery(_first_ambassador_query)
+
+
 def department_fallback_owner(*, department: Department) -> tuple[Any, str]:
     """Ambassador, else leader, else a CX leader, else a superuser: somebody always owns it."""
-    ambassador = department.ambassadors.filter(is_active=True).order_by("id").first()
+    ambassador = _FIRST_AMBASSADOR.first(department.id)
     if ambassador is not None:
         return ambassador, f"ambassador of {department.name}"
     # Read, not ``department.leader``: the department may be the pipeline's cached one.
