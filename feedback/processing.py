@@ -22,7 +22,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -299,14 +299,19 @@ def _matched_themes_sql(config: PipelineConfig) -> tuple[str, list[object]]:
 
 @transaction.atomic
 def _response_process(*, response_id: int, event_id: int | None) -> Response | None:
+    response = _response_work(response_id=response_id)
+    outbox_mark_processed(event_id=event_id)
+    return response
+
+
+def _response_work(*, response_id: int) -> Response | None:
+    """The processing itself, in the caller's transaction (the event is the caller's to mark)."""
     cached = pipeline_config_cached()
     response = _response_locked(response_id=response_id, config=cached)
     if response is None:  # deleted (e.g. erased) before we got to it
-        outbox_mark_processed(event_id=event_id)
         return None
     if response.status in (Response.Status.PROCESSED, Response.Status.AWAITING_DETAILS):
         # Done already, or the fetch task will publish a new event once details arrive.
-        outbox_mark_processed(event_id=event_id)
         return response
     config = pipeline_config(stamp=response._config_stamp)
     matched = getattr(response, "_matched_ids", None)
@@ -335,8 +340,80 @@ def _response_process(*, response_id: int, event_id: int | None) -> Response | N
         reason = actionability_reason(response=response, policy=config.policy)
         if reason:
             insight_create(response=response, themes=themes, reason=reason, config=config)
-    outbox_mark_processed(event_id=event_id)
     return response
+
+
+# At most this many events per batch. Each response runs in a savepoint, and PostgreSQL keeps
+# only 64 subtransactions per backend in shared memory (beyond that every snapshot elsewhere gets
+# slower), so stay well under 64.
+BATCH_SIZE = 50
+
+# Lock the message's own event and, with it, the oldest other pending process events nobody
+# else holds (SKIP LOCKED: two workers never take the same event). Nothing at all when the own
+# event is already processed: a redelivered or already drained message costs this one query.
+# Others that failed before (last_error) are left to their own message: no hot retry loop.
+_DRAIN_SQL = """
+SELECT e.id, e.object_id FROM feedback_outboxevent e
+WHERE e.processed_at IS NULL AND e.kind = %(kind)s
+  AND (e.id = %(own)s OR (%(others)s AND e.last_error = ''))
+  AND EXISTS (SELECT 1 FROM feedback_outboxevent o WHERE o.id = %(own)s AND o.processed_at IS NULL)
+ORDER BY e.id <> %(own)s, e.id
+LIMIT %(limit)s
+FOR UPDATE OF e SKIP LOCKED
+"""
+
+# Lock conflicts another batch may cause (theme locks, round-robin cursors taken in another order).
+_RETRY_PGCODES = {"40P01", "40001", "55P03"}
+
+
+def response_process_batch(*, event_id: int, limit: int = BATCH_SIZE) -> list[int]:
+    """Process the response of ``event_id`` and up to ``limit - 1`` other pending ones, in one
+    transaction (one commit), each in a savepoint. Returns the events it marked processed.
+
+    A response that fails is recorded as failed (its event keeps its error and is published
+    again by the sweeper) without losing the others; one that lost a lock conflict with
+    another batch is processed again on its own after the commit. A crash rolls the whole
+    batch back: its events stay pending, and the redelivered message or the sweeper runs them.
+    """
+    retry: list[tuple[int, int]] = []
+    with transaction.atomic():
+        events = _events_drain(event_id=event_id, limit=limit)
+        done: list[int] = []
+        for eid, response_id in events:
+            try:
+                with transaction.atomic():
+                    _response_work(response_id=response_id)
+            except DatabaseError as exc:
+                if getattr(exc.__cause__, "pgcode", None) in _RETRY_PGCODES:
+                    retry.append((eid, response_id))
+                else:
+                    _record_failure(response_id=response_id, event_id=eid, error=exc)
+            except Exception as exc:
+                _record_failure(response_id=response_id, event_id=eid, error=exc)
+            else:
+                done.append(eid)
+        if done:
+            OutboxEvent.objects.filter(id__in=done, processed_at=None).update(processed_at=timezone.now())
+    for eid, response_id in retry:
+        try:
+            response_process(response_id=response_id, event_id=eid)
+            done.append(eid)
+        except Exception:  # recorded by response_process; the sweeper publishes it again
+            log.warning("response processing failed after a lock conflict", extra={"event_id": eid})
+    return done
+
+
+def _events_drain(*, event_id: int, limit: int) -> list[tuple[int, int]]:
+    """Lock the events of a batch (own first, then oldest): ``[(event id, response id)]``."""
+    if connection.vendor != "postgresql":  # SQLite has no SKIP LOCKED: one event at a time
+        event = OutboxEvent.objects.filter(id=event_id, processed_at=None).first()
+        return [(event.id, event.object_id)] if event else []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _DRAIN_SQL,
+            {"kind": OutboxEvent.Kind.RESPONSE_PROCESS, "own": event_id, "others": limit > 1, "limit": limit},
+        )
+        return [(eid, oid) for eid, oid in cursor.fetchall()]
 
 
 def _response_themes_set(*, response: Response, themes: list[Theme]) -> None:
