@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from charter.models import Department
 
+from .locking import LockBusy, lock_may_wait, lock_taken
 from .models import ActionItem, Insight, Loop, OuterLoopSettings, RoutingRule, Theme
 from .notifications import action_url, notification_create
 from .routing import department_fallback_owner
@@ -38,12 +39,21 @@ def _lock_key(*, theme_id: int, department_id: int) -> tuple[int, int]:
 
 
 def _lock_all(*, theme_ids: list[int], department_id: int) -> None:
-    """Take the (theme, department) locks in the given order, in one statement."""
+    """Take the (theme, department) locks in the given order, in one statement.
+
+    In a batch that already holds locks, only try them (``feedback.locking``): ``LockBusy``.
+    """
     if connection.vendor == "postgresql" and theme_ids:
         keys = [k for tid in theme_ids for k in _lock_key(theme_id=tid, department_id=department_id)]
-        calls = ", ".join(["pg_advisory_xact_lock(%s, %s)"] * len(theme_ids))
+        wait = lock_may_wait()
+        function = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+        calls = ", ".join([f"{function}(%s, %s)"] * len(theme_ids))
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT {calls}", keys)  # nosec B608 (placeholders only)
+            got = cursor.fetchone()
+        if not wait and not all(got):
+            raise LockBusy(f"clustering lock of department {department_id} held by another batch")
+        lock_taken()
 
 
 def systemic_action_open(*, theme: Theme, department_id: int) -> ActionItem | None:

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from charter.models import Department, Touchpoint
 
+from .locking import LockBusy, lock_batch
 from .models import (
     DEFAULT_SCALES,
     ActionabilityPolicy,
@@ -362,7 +363,7 @@ LIMIT %(limit)s
 FOR UPDATE OF e SKIP LOCKED
 """
 
-# Lock conflicts another batch may cause (theme locks, round-robin cursors taken in another order).
+# Lock conflicts with another transaction: deadlock, serialization failure, NOWAIT lock busy.
 _RETRY_PGCODES = {"40P01", "40001", "55P03"}
 
 
@@ -376,15 +377,17 @@ def response_process_batch(*, event_id: int, limit: int = BATCH_SIZE) -> list[in
     batch back: its events stay pending, and the redelivered message or the sweeper runs them.
     """
     retry: list[tuple[int, int]] = []
-    with transaction.atomic():
+    with transaction.atomic(), lock_batch():
         events = _events_drain(event_id=event_id, limit=limit)
         done: list[int] = []
         for eid, response_id in events:
             try:
                 with transaction.atomic():
                     _response_work(response_id=response_id)
+            except LockBusy:
+                retry.append((eid, response_id))
             except DatabaseError as exc:
-                if getattr(exc.__cause__, "pgcode", None) in _RETRY_PGCODES:
+                if _lock_conflict(exc):
                     retry.append((eid, response_id))
                 else:
                     _record_failure(response_id=response_id, event_id=eid, error=exc)
@@ -396,11 +399,32 @@ def response_process_batch(*, event_id: int, limit: int = BATCH_SIZE) -> list[in
             OutboxEvent.objects.filter(id__in=done, processed_at=None).update(processed_at=timezone.now())
     for eid, response_id in retry:
         try:
-            response_process(response_id=response_id, event_id=eid)
+            _response_process_alone(response_id=response_id, event_id=eid)
             done.append(eid)
-        except Exception:  # recorded by response_process; the sweeper publishes it again
+        except Exception:  # recorded as failed; the sweeper publishes it again
             log.warning("response processing failed after a lock conflict", extra={"event_id": eid})
     return done
+
+
+def _lock_conflict(exc: DatabaseError) -> bool:
+    return getattr(exc.__cause__, "pgcode", None) in _RETRY_PGCODES
+
+
+def _response_process_alone(*, response_id: int, event_id: int, attempts: int = 3) -> None:
+    """``response_process`` for a response a batch set aside, again on a deadlock (its
+    transaction holds nothing else, so waiting is safe; a deadlock needs another's cycle)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            _response_process(response_id=response_id, event_id=event_id)
+            return
+        except DatabaseError as exc:
+            if attempt < attempts and _lock_conflict(exc):
+                continue
+            _record_failure(response_id=response_id, event_id=event_id, error=exc)
+            raise
+        except Exception as exc:
+            _record_failure(response_id=response_id, event_id=event_id, error=exc)
+            raise
 
 
 def _events_drain(*, event_id: int, limit: int) -> list[tuple[int, int]]:

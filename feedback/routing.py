@@ -25,6 +25,7 @@ from django.db.models import Max, Model, QuerySet
 from charter.models import Department
 from charter.roles import Role
 
+from .locking import lock_may_wait, lock_taken
 from .models import Priority, Response, RoutingRule
 from .pipeline_config import pipeline_config_bump
 from .prepared import PreparedQuery
@@ -142,7 +143,9 @@ def round_robin_owner(*, rule: RoutingRule) -> Any | None:
     The rule row is locked while the cursor turns, so concurrent workers hand out owners in
     turn instead of both picking the same person.
     """
-    locked = RoutingRule.objects.select_for_update().get(pk=rule.pk)
+    # In a batch already holding locks, do not wait for it (``feedback.locking``).
+    locked = RoutingRule.objects.select_for_update(nowait=not lock_may_wait()).get(pk=rule.pk)
+    lock_taken()
     candidates = list(
         rule.department.members.filter(is_active=True, groups__name=Role.OWNER.label)
         .order_by("id")

@@ -231,3 +231,46 @@ def test_concurrent_drains_never_process_one_event_twice(source):
     assert max(len(batch) for batch in results[:4]) > 1  # they did batch
     assert Insight.objects.count() == 40
     assert ActionItem.objects.filter(loop="inner").count() == 40
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_holding_locks_does_not_wait_for_another_batch_s_clustering_lock(source, dept_a):
+    from feedback.outer_loop import _lock_key
+
+    refunds = ResponseFactory(source=source, nps=2, comment="Still no refund.")
+    late = ResponseFactory(source=source, nps=2, comment="Late delivery.")
+    events = [
+        OutboxEvent.objects.create(kind=OutboxEvent.Kind.RESPONSE_PROCESS, object_id=r.id)
+        for r in (refunds, late)
+    ]
+    theme = ThemeFactory._meta.model.objects.get(slug="late-delivery")
+    other = _OtherWorker(own=-1, limit=1)  # another batch, holding the late-delivery lock
+    with other.conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)", _lock_key(theme_id=theme.id, department_id=dept_a.id)
+        )
+    released: list[bool] = []
+
+    def release_once_the_batch_committed() -> None:
+        # Waiting in the batch (holding the refunds lock) is what could deadlock: the other
+        # batch lets go only once ours has committed without the late-delivery response.
+        for _ in range(100):
+            with other.conn.cursor() as cursor:
+                cursor.execute("SELECT status FROM feedback_response WHERE id = %s", [refunds.id])
+                if cursor.fetchone()[0] == Response.Status.PROCESSED:
+                    released.append(True)
+                    break
+            threading.Event().wait(0.1)
+        other.release()
+
+    thread = threading.Thread(target=release_once_the_batch_committed)
+    thread.start()
+    try:
+        done = response_process_batch(event_id=events[0].id)
+    finally:
+        thread.join(timeout=30)
+    assert released == [True]
+    assert sorted(done) == sorted(e.id for e in events)
+    assert Response.objects.get(id=late.id).status == Response.Status.PROCESSED  # afterwards, alone
+    assert OutboxEvent.objects.get(id=events[1].id).last_error == ""
+    assert list(Insight.objects.get(response=late).themes.all()) == [theme]
