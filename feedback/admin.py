@@ -80,3 +80,10 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
+
+
+@admin.register(models.PipelineConfigStamp)
+class PipelineConfigStampAdmin(admin.ModelAdmin):
+    """Changing the stamp makes every worker re-read the pipeline's configuration."""
+
+    list_display = ("id", "stamp")

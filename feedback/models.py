@@ -374,6 +374,19 @@ class ActionabilityPolicy(models.Model):
         return "Actionability policy"
 
 
+class PipelineConfigStamp(models.Model):
+    """One row whose ``stamp`` changes with any edit of the pipeline's configuration (rules,
+    themes, SLA policies, the policies, departments, touchpoints): workers cache that
+    configuration per process and re-read it when the stamp they see differs
+    (``feedback.pipeline_config``). It is written in the editing transaction, so the first
+    task to see the edit committed also sees the new stamp."""
+
+    stamp = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return self.stamp
+
+
 class Priority(models.TextChoices):
     URGENT = "urgent", "Urgent"
     HIGH = "high", "High"

@@ -64,13 +64,18 @@ def notifications_held() -> Iterator[None]:
 
 
 def notification_create(
-    *, user: Any, subject: str, body: str, url: str = "", dedupe_key: str
+    *, user: Any, subject: str, body: str, url: str = "", dedupe_key: str, new_key: bool = False
 ) -> list[Notification]:
     """Record one notification per enabled channel of ``user`` and send them after commit.
 
     Idempotent by ``dedupe_key``: calling it again with the same key returns the existing
     rows and sends nothing new. Returns the rows (new or existing), possibly empty when the
     user has no channel enabled.
+
+    ``new_key``: the key names something the caller created in this same transaction (e.g.
+    ``action-created:<new action id>``), so no row can have it yet: the rows are inserted in
+    one statement, without looking them up first or a savepoint per channel. The unique
+    index still refuses a duplicate.
     """
     channels: list[str] = []
     if getattr(user, "notify_by_email", False) and user.email:
@@ -79,6 +84,29 @@ def notification_create(
         channels.append(Notification.Channel.SLACK)
     rows: list[Notification] = []
     to_send: list[int] = []
+    if new_key:
+        if not channels:
+            return rows
+        for channel in channels:
+            held = channel == Notification.Channel.EMAIL and (
+                getattr(user, "daily_digest", False) or _held.get()
+            )
+            rows.append(
+                Notification(
+                    dedupe_key=f"{dedupe_key}:{channel}"[:255],
+                    user=user,
+                    channel=channel,
+                    subject=subject[:255],
+                    body=body,
+                    url=url[:500],
+                    status=Notification.Status.DIGEST if held else Notification.Status.PENDING,
+                )
+            )
+        rows = Notification.objects.bulk_create(rows)
+        to_send = [n.id for n in rows if n.status == Notification.Status.PENDING]
+        if to_send:
+            transaction.on_commit(lambda: notification_dispatch(notification_ids=to_send))
+        return rows
     with transaction.atomic():
         for channel in channels:
             held = channel == Notification.Channel.EMAIL and (

@@ -19,14 +19,17 @@ the work done. A crash rolls everything back and the outbox sweeper publishes it
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from charter.models import Department, Touchpoint
 
+from .locking import LockBusy, lock_batch
 from .models import (
     DEFAULT_SCALES,
     ActionabilityPolicy,
@@ -35,13 +38,16 @@ from .models import (
     Insight,
     Loop,
     OutboxEvent,
+    PipelineConfigStamp,
     Response,
     RoutingRule,
     Theme,
 )
 from .notifications import action_url, notification_create
 from .outbox import outbox_mark_processed
-from .outer_loop import insight_cluster
+from .outer_loop import systemic_action_for
+from .pipeline_config import PipelineConfig, pipeline_config, pipeline_config_cached, pipeline_config_load
+from .prepared import PreparedQuery
 from .routing import response_route
 from .scoring import band_for
 from .sentiment import sentiment_score
@@ -96,8 +102,14 @@ def actionability_reason(*, response: Response, policy: ActionabilityPolicy) -> 
     return "; ".join(reasons)[:200]
 
 
-def response_analyse(*, response: Response) -> list[Theme]:
-    """Fill the derived fields of ``response`` (deterministic: same input, same output)."""
+def response_analyse(
+    *, response: Response, config: PipelineConfig | None = None, themes: list[Theme] | None = None
+) -> list[Theme]:
+    """Fill the derived fields of ``response`` (deterministic: same input, same output).
+
+    ``config``: the pipeline's snapshot (departments and touchpoints are looked up in it
+    instead of the database); ``themes``: already matched (the processing query does it).
+    """
     for metric in ("nps", "csat", "ces"):
         value = getattr(response, metric)
         if value is not None and not getattr(response, f"{metric}_band"):
@@ -107,19 +119,34 @@ def response_analyse(*, response: Response) -> list[Theme]:
                 band_for(metric=metric, value=value, scale=_scale(response, metric)),
             )
     response.sentiment = sentiment_score(response.comment)
-    themes = themes_match(text=response.comment)
+    if themes is None:
+        themes = themes_match(text=response.comment, themes=config.themes if config else None)
     if response.touchpoint_id is None and response.touchpoint_label.strip():
         label = response.touchpoint_label.strip()
-        response.touchpoint = Touchpoint.objects.filter(Q(slug__iexact=label) | Q(name__iexact=label)).first()
+        if config is None:
+            response.touchpoint = Touchpoint.objects.filter(
+                Q(slug__iexact=label) | Q(name__iexact=label)
+            ).first()
+        else:
+            response.touchpoint = _first_named(config.touchpoints, label)
     if response.department_id is None:
         hint = response.department_hint.strip()
-        department = (
-            Department.objects.filter(Q(slug__iexact=hint) | Q(name__iexact=hint)).first() if hint else None
-        )
+        if not hint:
+            department = None
+        elif config is None:
+            department = Department.objects.filter(Q(slug__iexact=hint) | Q(name__iexact=hint)).first()
+        else:
+            department = _first_named(config.departments, hint)
         if department is None and response.touchpoint_id:
             department = response.touchpoint.department
         response.department = department or response.program.department
     return themes
+
+
+def _first_named[T: (Department, Touchpoint)](rows: Iterable[T], label: str) -> T | None:
+    """``filter(Q(slug__iexact=label) | Q(name__iexact=label)).first()`` on cached rows."""
+    wanted = label.upper()
+    return next((r for r in rows if r.slug.upper() == wanted or r.name.upper() == wanted), None)
 
 
 def _action_title(response: Response) -> str:
@@ -133,12 +160,27 @@ def _action_title(response: Response) -> str:
     return f"{title} — {response.program.name}"[:255]
 
 
-def insight_create(*, response: Response, themes: list[Theme], reason: str) -> Insight:
-    """Route an actionable response and create its insight and inner-loop action."""
-    decision = response_route(response=response, theme_ids=[t.id for t in themes])
+_INSIGHT_FKS = ["response", "department", "owner", "routing_rule", "systemic_action"]
+_ACTION_FKS = ["department", "owner", "response", "theme", "success_measure"]
+
+
+def insight_create(
+    *, response: Response, themes: list[Theme], reason: str, config: PipelineConfig | None = None
+) -> Insight:
+    """Route an actionable response and create its insight and inner-loop action.
+
+    Fields are validated (``clean_fields``) but foreign keys are not re-read: they point at
+    rows this transaction just read or wrote, and the database's constraints (foreign keys,
+    one insight per response, one inner action per response) refuse anything else.
+    """
+    if config is None:
+        config = pipeline_config_load(stamp=None)
+    decision = response_route(response=response, theme_ids=[t.id for t in themes], rules=config.rules)
     loop = Loop.INNER if decision.loops in INNER_LOOPS else Loop.OUTER
     start = response.received_at or timezone.now()  # the promise starts when we heard it
-    first_contact_due, due = sla_due_dates(priority=decision.priority, loop=loop, start=start)
+    first_contact_due, due = sla_due_dates(
+        priority=decision.priority, loop=loop, start=start, policies=config.sla, calendars=config.calendars
+    )
     insight = Insight(
         response=response,
         department=decision.department,
@@ -150,10 +192,24 @@ def insight_create(*, response: Response, themes: list[Theme], reason: str) -> I
         routing_note=decision.note,
         loops=decision.loops,
     )
-    insight.full_clean(exclude=["response", "systemic_action"])
-    insight.save()
+    insight.clean_fields(exclude=_INSIGHT_FKS)
+    if decision.loops in OUTER_LOOPS and themes:
+        # Cluster before saving, so the insight is written once with its systemic action.
+        systemic_id, _opened = systemic_action_for(
+            department=decision.department,
+            themes=themes,
+            priority=decision.priority,
+            submitted=response.submitted_at,
+            settings=config.outer,
+            policies=config.sla,
+            calendars=config.calendars,
+        )
+        insight.systemic_action_id = systemic_id
+    insight.save(force_insert=True)
     if themes:
-        insight.themes.set(themes)
+        Insight.themes.through.objects.bulk_create(
+            [Insight.themes.through(insight_id=insight.id, theme_id=t.id) for t in themes]
+        )
     if decision.loops in INNER_LOOPS:
         action = ActionItem(
             loop=Loop.INNER,
@@ -166,8 +222,8 @@ def insight_create(*, response: Response, themes: list[Theme], reason: str) -> I
             response=response,
             theme=themes[0] if themes else None,
         )
-        action.full_clean()
-        action.save()
+        action.clean_fields(exclude=_ACTION_FKS)
+        action.save(force_insert=True)  # simple-history writes the first audit record
         ActionInsight.objects.create(action=action, insight=insight)
         notification_create(
             user=decision.owner,
@@ -179,9 +235,8 @@ def insight_create(*, response: Response, themes: list[Theme], reason: str) -> I
             ),
             url=action_url(action.id),
             dedupe_key=f"action-created:{action.id}",
+            new_key=True,  # the action was created just now
         )
-    if decision.loops in OUTER_LOOPS and themes:
-        insight_cluster(insight=insight, themes=themes)
     return insight
 
 
@@ -194,22 +249,78 @@ def response_process(*, response_id: int, event_id: int | None = None) -> Respon
         raise
 
 
-@transaction.atomic
-def _response_process(*, response_id: int, event_id: int | None) -> Response | None:
-    response = (
+def _response_locked_query(response_id: int, config: PipelineConfig | None) -> Any:
+    """Lock the response and read, in the same statement, what processing needs to know:
+    the configuration stamp, whether it has an insight, its current theme links and (on
+    PostgreSQL, with a configuration at hand) which themes its comment matches."""
+    qs = (
         Response.objects.select_for_update(of=("self",))
         .select_related("source", "program__department", "customer")
         .filter(id=response_id)
-        .first()
+        .annotate(
+            _config_stamp=Subquery(PipelineConfigStamp.objects.filter(pk=1).values("stamp")[:1]),
+            _has_insight=Exists(Insight.objects.filter(response=OuterRef("pk"))),
+        )
     )
+    if connection.vendor == "postgresql":
+        qs = qs.annotate(
+            _theme_ids=RawSQL(
+                "ARRAY(SELECT rt.theme_id FROM feedback_response_themes rt "
+                'WHERE rt.response_id = "feedback_response"."id")',
+                [],
+            )
+        )
+        if config is not None:
+            sql, params = _matched_themes_sql(config)
+            qs = qs.annotate(_matched_ids=RawSQL(sql, params))  # noqa: S611  (placeholders only)
+    return qs
+
+
+# Compiled once per configuration snapshot (its SQL embeds the theme phrases), not per response.
+_RESPONSE_LOCKED = PreparedQuery(_response_locked_query)
+
+
+def _response_locked(*, response_id: int, config: PipelineConfig | None) -> Response | None:
+    return _RESPONSE_LOCKED.first(response_id, key=config, args=(config,))
+
+
+def _matched_themes_sql(config: PipelineConfig) -> tuple[str, list[object]]:
+    """``themes_match_postgres`` as a sub-select of the response's own comment."""
+    if not config.theme_phrases:
+        return "ARRAY[]::bigint[]", []
+    values = ", ".join(["(%s::bigint, %s::text)"] * len(config.theme_phrases))
+    params: list[object] = [x for pair in config.theme_phrases for x in pair]
+    sql = (
+        f"ARRAY(SELECT DISTINCT k.theme_id FROM (VALUES {values}) AS k(theme_id, phrase) "  # noqa: S608  # nosec B608
+        'WHERE to_tsvector(\'english\', "feedback_response"."comment") '
+        "@@ phraseto_tsquery('english', k.phrase))"
+    )
+    return sql, params
+
+
+@transaction.atomic
+def _response_process(*, response_id: int, event_id: int | None) -> Response | None:
+    response = _response_work(response_id=response_id)
+    outbox_mark_processed(event_id=event_id)
+    return response
+
+
+def _response_work(*, response_id: int) -> Response | None:
+    """The processing itself, in the caller's transaction (the event is the caller's to mark)."""
+    cached = pipeline_config_cached()
+    response = _response_locked(response_id=response_id, config=cached)
     if response is None:  # deleted (e.g. erased) before we got to it
-        outbox_mark_processed(event_id=event_id)
         return None
     if response.status in (Response.Status.PROCESSED, Response.Status.AWAITING_DETAILS):
         # Done already, or the fetch task will publish a new event once details arrive.
-        outbox_mark_processed(event_id=event_id)
         return response
-    themes = response_analyse(response=response)
+    config = pipeline_config(stamp=response._config_stamp)
+    matched = getattr(response, "_matched_ids", None)
+    themes: list[Theme] | None = None
+    if config is cached and matched is not None:
+        wanted = set(matched) if response.comment.strip() else set()
+        themes = [t for t in config.themes if t.id in wanted]
+    themes = response_analyse(response=response, config=config, themes=themes)
     response.status = Response.Status.PROCESSED
     response.processed_at = response.processed_at or timezone.now()
     response.save(
@@ -225,13 +336,126 @@ def _response_process(*, response_id: int, event_id: int | None) -> Response | N
             "updated_at",
         ]
     )
-    response.themes.set(themes)
-    if not Insight.objects.filter(response=response).exists():
-        reason = actionability_reason(response=response, policy=ActionabilityPolicy.current())
+    _response_themes_set(response=response, themes=themes)
+    if not response._has_insight:
+        reason = actionability_reason(response=response, policy=config.policy)
         if reason:
-            insight_create(response=response, themes=themes, reason=reason)
-    outbox_mark_processed(event_id=event_id)
+            insight_create(response=response, themes=themes, reason=reason, config=config)
     return response
+
+
+# At most this many events per batch. Each response runs in a savepoint, and PostgreSQL keeps
+# only 64 subtransactions per backend in shared memory (beyond that every snapshot elsewhere gets
+# slower), so stay well under 64.
+BATCH_SIZE = 50
+
+# Lock the message's own event and, with it, the oldest other pending process events nobody
+# else holds (SKIP LOCKED: two workers never take the same event). Nothing at all when the own
+# event is already processed: a redelivered or already drained message costs this one query.
+# Others that failed before (last_error) are left to their own message: no hot retry loop.
+_DRAIN_SQL = """
+SELECT e.id, e.object_id FROM feedback_outboxevent e
+WHERE e.processed_at IS NULL AND e.kind = %(kind)s
+  AND (e.id = %(own)s OR (%(others)s AND e.last_error = ''))
+  AND EXISTS (SELECT 1 FROM feedback_outboxevent o WHERE o.id = %(own)s AND o.processed_at IS NULL)
+ORDER BY e.id <> %(own)s, e.id
+LIMIT %(limit)s
+FOR UPDATE OF e SKIP LOCKED
+"""
+
+# Lock conflicts with another transaction: deadlock, serialization failure, NOWAIT lock busy.
+_RETRY_PGCODES = {"40P01", "40001", "55P03"}
+
+
+def response_process_batch(*, event_id: int, limit: int = BATCH_SIZE) -> list[int]:
+    """Process the response of ``event_id`` and up to ``limit - 1`` other pending ones, in one
+    transaction (one commit), each in a savepoint. Returns the events it marked processed.
+
+    A response that fails is recorded as failed (its event keeps its error and is published
+    again by the sweeper) without losing the others; one that lost a lock conflict with
+    another batch is processed again on its own after the commit. A crash rolls the whole
+    batch back: its events stay pending, and the redelivered message or the sweeper runs them.
+    """
+    retry: list[tuple[int, int]] = []
+    with transaction.atomic(), lock_batch():
+        events = _events_drain(event_id=event_id, limit=limit)
+        done: list[int] = []
+        for eid, response_id in events:
+            try:
+                with transaction.atomic():
+                    _response_work(response_id=response_id)
+            except LockBusy:
+                retry.append((eid, response_id))
+            except DatabaseError as exc:
+                if _lock_conflict(exc):
+                    retry.append((eid, response_id))
+                else:
+                    _record_failure(response_id=response_id, event_id=eid, error=exc)
+            except Exception as exc:
+                _record_failure(response_id=response_id, event_id=eid, error=exc)
+            else:
+                done.append(eid)
+        if done:
+            OutboxEvent.objects.filter(id__in=done, processed_at=None).update(processed_at=timezone.now())
+    for eid, response_id in retry:
+        try:
+            _response_process_alone(response_id=response_id, event_id=eid)
+            done.append(eid)
+        except Exception:  # recorded as failed; the sweeper publishes it again
+            log.warning("response processing failed after a lock conflict", extra={"event_id": eid})
+    return done
+
+
+def _lock_conflict(exc: DatabaseError) -> bool:
+    return getattr(exc.__cause__, "pgcode", None) in _RETRY_PGCODES
+
+
+def _response_process_alone(*, response_id: int, event_id: int, attempts: int = 3) -> None:
+    """``response_process`` for a response a batch set aside, again on a deadlock (its
+    transaction holds nothing else, so waiting is safe; a deadlock needs another's cycle)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            _response_process(response_id=response_id, event_id=event_id)
+            return
+        except DatabaseError as exc:
+            if attempt < attempts and _lock_conflict(exc):
+                continue
+            _record_failure(response_id=response_id, event_id=event_id, error=exc)
+            raise
+        except Exception as exc:
+            _record_failure(response_id=response_id, event_id=event_id, error=exc)
+            raise
+
+
+def _events_drain(*, event_id: int, limit: int) -> list[tuple[int, int]]:
+    """Lock the events of a batch (own first, then oldest): ``[(event id, response id)]``."""
+    if connection.vendor != "postgresql":  # SQLite has no SKIP LOCKED: one event at a time
+        event = OutboxEvent.objects.filter(id=event_id, processed_at=None).first()
+        return [(event.id, event.object_id)] if event else []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _DRAIN_SQL,
+            {"kind": OutboxEvent.Kind.RESPONSE_PROCESS, "own": event_id, "others": limit > 1, "limit": limit},
+        )
+        return [(eid, oid) for eid, oid in cursor.fetchall()]
+
+
+def _response_themes_set(*, response: Response, themes: list[Theme]) -> None:
+    """``response.themes.set(themes)`` knowing the current links (read with the lock)."""
+    current = getattr(response, "_theme_ids", None)
+    if current is None:
+        response.themes.set(themes)
+        return
+    wanted = {t.id for t in themes}
+    have = set(current)
+    through = Response.themes.through
+    if have - wanted:
+        through.objects.filter(response_id=response.id, theme_id__in=have - wanted).delete()
+    if wanted - have:
+        through.objects.bulk_create(
+            [through(response_id=response.id, theme_id=tid) for tid in sorted(wanted - have)],
+            ignore_conflicts=True,
+        )
 
 
 def _record_failure(*, response_id: int, event_id: int | None, error: Exception) -> None:

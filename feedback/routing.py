@@ -25,7 +25,10 @@ from django.db.models import Max, Model, QuerySet
 from charter.models import Department
 from charter.roles import Role
 
+from .locking import lock_may_wait, lock_taken
 from .models import Priority, Response, RoutingRule
+from .pipeline_config import pipeline_config_bump
+from .prepared import PreparedQuery
 from .sentiment import sentiment_label
 
 
@@ -103,13 +106,28 @@ def _cx_leaders() -> QuerySet:
     return User.objects.filter(is_active=True, groups__name=Role.CX_LEADER.label).order_by("id")
 
 
+def _first_ambassador_query(department_id: int) -> QuerySet:
+    return get_user_model().objects.filter(ambassador_of=department_id, is_active=True).order_by("id")[:1]
+
+
+# ``department.ambassadors.filter(is_active=True).order_by("id").first()``, compiled once per
+# process (read on every insight: people are never cached, only the SQL is).
+_FIRST_AMBASSADOR = PreparedQuery(_first_ambassador_query)
+
+
 def department_fallback_owner(*, department: Department) -> tuple[Any, str]:
     """Ambassador, else leader, else a CX leader, else a superuser: somebody always owns it."""
-    ambassador = department.ambassadors.filter(is_active=True).order_by("id").first()
+    ambassador = _FIRST_AMBASSADOR.first(department.id)
     if ambassador is not None:
         return ambassador, f"ambassador of {department.name}"
-    if department.leader_id and department.leader.is_active:
-        return department.leader, f"leader of {department.name} (no ambassador)"
+    # Read, not ``department.leader``: the department may be the pipeline's cached one.
+    leader = (
+        get_user_model().objects.filter(pk=department.leader_id, is_active=True).first()
+        if department.leader_id
+        else None
+    )
+    if leader is not None:
+        return leader, f"leader of {department.name} (no ambassador)"
     leader = _cx_leaders().first()
     if leader is not None:
         return leader, f"CX leader ({department.name} has no ambassador or leader)"
@@ -125,7 +143,9 @@ def round_robin_owner(*, rule: RoutingRule) -> Any | None:
     The rule row is locked while the cursor turns, so concurrent workers hand out owners in
     turn instead of both picking the same person.
     """
-    locked = RoutingRule.objects.select_for_update().get(pk=rule.pk)
+    # In a batch already holding locks, do not wait for it (``feedback.locking``).
+    locked = RoutingRule.objects.select_for_update(nowait=not lock_may_wait()).get(pk=rule.pk)
+    lock_taken()
     candidates = list(
         rule.department.members.filter(is_active=True, groups__name=Role.OWNER.label)
         .order_by("id")
@@ -143,8 +163,11 @@ def round_robin_owner(*, rule: RoutingRule) -> Any | None:
 def _rule_owner(rule: RoutingRule) -> tuple[Any, str]:
     how = f"rule “{rule.name}”" + (" (default)" if rule.is_default else "")
     if rule.owner_mode == RoutingRule.OwnerMode.USER:
-        if rule.owner_id and rule.owner.is_active:
-            return rule.owner, f"{how}: named owner"
+        # Read now, not ``rule.owner``: rules are cached per worker, people leave any day.
+        users = get_user_model().objects
+        named = users.filter(pk=rule.owner_id, is_active=True).first() if rule.owner_id else None
+        if named is not None:
+            return named, f"{how}: named owner"
         owner, why = department_fallback_owner(department=rule.department)
         return owner, f"{how}: named owner missing or inactive, fell back to {why}"
     if rule.owner_mode == RoutingRule.OwnerMode.ROUND_ROBIN:
@@ -157,12 +180,18 @@ def _rule_owner(rule: RoutingRule) -> tuple[Any, str]:
     return owner, f"{how}: {why}"
 
 
-def response_route(*, response: Response, theme_ids: Iterable[int] | None = None) -> RouteDecision:
+def response_route(
+    *, response: Response, theme_ids: Iterable[int] | None = None, rules: Iterable[RoutingRule] | None = None
+) -> RouteDecision:
     """Decide department, owner, priority and loops for an actionable response.
 
-    Call inside the processing transaction: round-robin locks the rule row.
+    ``rules``: the active rules in evaluation order (the pipeline passes its cached ones);
+    read when not given. Owners are always read fresh. Call inside the processing
+    transaction: round-robin locks the rule row.
     """
-    rule = rule_first_match(response=response, rules=active_rules(), theme_ids=theme_ids)
+    rule = rule_first_match(
+        response=response, rules=list(rules) if rules is not None else active_rules(), theme_ids=theme_ids
+    )
     if rule is not None:
         owner, note = _rule_owner(rule)
         return RouteDecision(
@@ -235,6 +264,7 @@ def routing_rule_move(*, rule: RoutingRule, direction: str) -> None:
     for number, item in enumerate(rules, start=1):
         if item.position != number * 10:
             RoutingRule.objects.filter(pk=item.pk).update(position=number * 10)
+    pipeline_config_bump()  # update() sends no signal: tell the workers' caches
 
 
 @transaction.atomic

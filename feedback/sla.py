@@ -119,13 +119,27 @@ def working_days_deadline(start: datetime, *, days: int, calendar: WorkCalendar 
     raise ValueError("No working day found within ten years; check the calendar.")
 
 
-def sla_due_dates(*, priority: str, loop: str, start: datetime) -> tuple[datetime, datetime]:
-    """(first contact due, resolution due) for an action of this priority and loop."""
-    policy = SLAPolicy.objects.filter(priority=priority, loop=loop).first()
+def sla_due_dates(
+    *,
+    priority: str,
+    loop: str,
+    start: datetime,
+    policies: dict[tuple[str, str], SLAPolicy] | None = None,
+    calendars: dict[tuple[str, str], WorkCalendar] | None = None,
+) -> tuple[datetime, datetime]:
+    """(first contact due, resolution due) for an action of this priority and loop.
+
+    ``policies`` (and their ``calendars``) by (priority, loop): the pipeline passes its cached
+    ones; the policy is read when not given.
+    """
+    if policies is None:
+        policy = SLAPolicy.objects.filter(priority=priority, loop=loop).first()
+    else:
+        policy = policies.get((priority, loop))
     if policy is None:
         hours, days = DEFAULT_POLICIES.get((priority, loop), (48, 10))
         policy = SLAPolicy(priority=priority, loop=loop, first_contact_hours=hours, resolve_days=days)
-    calendar = WorkCalendar.from_policy(policy)
+    calendar = (calendars or {}).get((priority, loop)) or WorkCalendar.from_policy(policy)
     first_contact = business_deadline(start, hours=policy.first_contact_hours, calendar=calendar)
     resolve = working_days_deadline(start, days=policy.resolve_days, calendar=calendar)
     return first_contact, max(resolve, first_contact)
