@@ -22,3 +22,17 @@ keepalive = 5  # seconds an idle keep-alive connection is kept
 backlog = 2048
 timeout = 30
 graceful_timeout = 30
+
+
+def post_worker_init(worker: object) -> None:
+    """Load the URLconf (every app's views) now, then move everything loaded so far out of
+    the garbage collector's reach (``gc.freeze``): a full collection otherwise walks the
+    ~140k objects of a loaded Django process, ~50 ms during which the worker's threads all
+    stand still (measured on the triage inbox: 57 ms unfrozen, 2 ms frozen). Nothing is
+    leaked: frozen objects are the ones a worker keeps for its whole life anyway."""
+    import gc
+
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018  (imports the views, as the first request would)
+    gc.freeze()

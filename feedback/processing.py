@@ -272,7 +272,7 @@ def _response_locked_query(response_id: int, config: PipelineConfig | None) -> A
         )
         if config is not None:
             sql, params = _matched_themes_sql(config)
-            qs = qs.annotate(_matched_ids=RawSQL(sql, params))  # noqa: S611  (placeholders only)
+            qs = qs.annotate(_matched_ids=RawSQL(sql, params))  # noqa: S611  # nosec B611  (placeholders only)
     return qs
 
 

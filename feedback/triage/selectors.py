@@ -380,7 +380,7 @@ def inbox_filter_options(*, user: User) -> FilterOptions:
         parts.append(sql)
     # Only model table names and fixed SQL are interpolated; the ids are parameters.
     union = " UNION ALL ".join(parts)
-    query = f"SELECT kind, id, name, ref FROM ({union}) AS options ORDER BY kind, k1, k2, k3, k4, name"  # noqa: S608
+    query = f"SELECT kind, id, name, ref FROM ({union}) AS options ORDER BY kind, k1, k2, k3, k4, name"  # noqa: S608  # nosec B608
     lists: dict[str, list[Any]] = {kind: [] for kind in models}
     ref_field = {"program": "department_id", "source": "program_id", "touchpoint": "department_id"}
     with connection.cursor() as cursor:

@@ -208,3 +208,20 @@ def test_compose_file_validates() -> None:
         text=True,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_gunicorn_workers_freeze_what_they_loaded_before_serving() -> None:
+    """A full garbage collection of an unfrozen worker stalls all its threads ~50 ms."""
+    import gc
+    import runpy
+
+    from django.conf import settings
+
+    config = runpy.run_path(str(settings.BASE_DIR / "cxgov" / "gunicorn.conf.py"))
+    assert config["worker_class"] == "gthread"
+    gc.unfreeze()
+    try:
+        config["post_worker_init"](object())
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
