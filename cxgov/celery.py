@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cxgov.settings")
 
@@ -34,3 +34,20 @@ def beat_schedule() -> dict:
 @app.on_after_finalize.connect
 def _install_beat_schedule(sender: Celery, **_kwargs: object) -> None:
     sender.conf.beat_schedule = beat_schedule()
+
+
+@signals.task_prerun.connect
+def _database_connections_check(sender: object = None, **_kwargs: object) -> None:
+    """Before a worker's task, what Django does before a request: drop a connection that is
+    too old (CONN_MAX_AGE), broken after an error, or fails its health check, keep a good one.
+
+    Celery's fixup would close it outright (``CELERY_DB_REUSE_MAX`` in settings stops that).
+    Never for an eager task: it runs inside the caller's request and transaction."""
+    request = getattr(sender, "request", None)
+    if getattr(request, "is_eager", False):
+        return
+    from django.db import close_old_connections, connections
+
+    if any(conn.in_atomic_block for conn in connections.all(initialized_only=True)):
+        return
+    close_old_connections()

@@ -225,3 +225,63 @@ def test_gunicorn_workers_freeze_what_they_loaded_before_serving() -> None:
         assert gc.get_freeze_count() > 10_000
     finally:
         gc.unfreeze()
+
+
+def _task_boundaries() -> None:
+    """What a worker does around one task: Celery's Django fixup and the task_prerun signal."""
+    from celery import signals
+    from celery.fixups.django import DjangoWorkerFixup
+
+    from cxgov.celery import app
+    from feedback.tasks import response_process_task
+
+    fixup = DjangoWorkerFixup(app)
+    fixup.on_task_prerun(sender=response_process_task)
+    signals.task_prerun.send(
+        sender=response_process_task, task_id="t", task=response_process_task, args=(), kwargs={}
+    )
+    fixup.on_task_postrun(sender=response_process_task)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_keep_their_database_connection_between_tasks() -> None:
+    """Celery's fixup would open a new PostgreSQL backend for every task (~5 ms each side)."""
+    from django.db import connection
+
+    connection.ensure_connection()
+    before = connection.connection
+    _task_boundaries()
+    _task_boundaries()
+    assert connection.connection is before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_drop_an_obsolete_connection_before_a_task() -> None:
+    import time
+
+    from django.db import connection
+
+    connection.ensure_connection()
+    before = connection.connection
+    connection.close_at = time.monotonic() - 1  # older than CONN_MAX_AGE
+    _task_boundaries()
+    assert connection.connection is not before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_task_connection_check_never_closes_a_connection_inside_a_transaction() -> None:
+    import time
+
+    from celery import signals
+    from django.db import connection, transaction
+
+    from feedback.tasks import response_process_task
+
+    with transaction.atomic():
+        connection.ensure_connection()
+        before = connection.connection
+        connection.close_at = time.monotonic() - 1
+        signals.task_prerun.send(
+            sender=response_process_task, task_id="t", task=response_process_task, args=(), kwargs={}
+        )
+        assert connection.connection is before
