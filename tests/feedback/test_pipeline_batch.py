@@ -7,9 +7,7 @@ from __future__ import annotations
 import threading
 from unittest import mock
 
-import psycopg2
 import pytest
-from django.conf import settings
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
@@ -17,6 +15,7 @@ from feedback import processing
 from feedback.models import ActionItem, Insight, OutboxEvent, OuterLoopSettings, Response, RoutingRule
 from feedback.processing import _DRAIN_SQL, response_process_batch
 from tests.factories import ResponseFactory, SourceFactory, ThemeFactory
+from tests.rawdb import raw_connection
 
 pytestmark = [
     pytest.mark.django_db,
@@ -151,14 +150,7 @@ class _OtherWorker:
     """Another worker's transaction holding a drain of its own (a separate connection)."""
 
     def __init__(self, *, own: int, limit: int) -> None:
-        db = settings.DATABASES["default"]
-        self.conn = psycopg2.connect(
-            dbname=db["NAME"],
-            user=db.get("USER") or "postgres",
-            password=db.get("PASSWORD") or None,
-            host=db.get("HOST") or "127.0.0.1",
-            port=db.get("PORT") or 5432,
-        )
+        self.conn = raw_connection()
         with self.conn.cursor() as cursor:
             cursor.execute(
                 _DRAIN_SQL,

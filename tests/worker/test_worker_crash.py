@@ -10,15 +10,14 @@ import os
 import signal
 from datetime import timedelta
 
-import psycopg2
 import pytest
-from django.conf import settings
 from django.db import connection, transaction
 
 from feedback.models import ActionItem, Insight, OutboxEvent, Response
 from feedback.outbox import outbox_enqueue, outbox_sweep
 from feedback.tasks import response_process_task
 from tests.factories import ResponseFactory, SourceFactory
+from tests.rawdb import raw_connection
 from tests.worker.conftest import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -41,14 +40,7 @@ class RowLock:
     """Holds ``SELECT ... FOR UPDATE`` on a response from a separate connection."""
 
     def __init__(self, response_id: int) -> None:
-        db = settings.DATABASES["default"]
-        self.conn = psycopg2.connect(
-            dbname=db["NAME"],
-            user=db.get("USER") or "postgres",
-            password=db.get("PASSWORD") or None,
-            host=db.get("HOST") or "127.0.0.1",
-            port=db.get("PORT") or 5432,
-        )
+        self.conn = raw_connection()
         self.conn.cursor().execute("SELECT id FROM feedback_response WHERE id = %s FOR UPDATE", [response_id])
 
     def release(self) -> None:
