@@ -306,14 +306,16 @@ def _insert_columns(model: type[models.Model]) -> list[tuple[models.Field, str]]
     return [(f, quote(f.column)) for f in model._meta.concrete_fields if not f.primary_key]
 
 
-def _insert_sql(obj: models.Model) -> tuple[str, str, list[Any]]:
+def _insert_sql(
+    obj: models.Model, *, fill_from: Mapping[str, str] | None = None
+) -> tuple[str, str, list[Any]]:
     """``(columns, values, params)`` to INSERT ``obj`` with raw SQL, exactly as ``save()`` would
     write it: ``auto_now`` stamps set and every value adapted by its field. Only identifiers
     from model metadata are put into the SQL text; every value is a parameter.
 
-    Fields listed in ``obj._fill_from`` (e.g. ``{"response_id": "r"}``) take the ``id`` of that
+    Fields named in ``fill_from`` (e.g. ``{"response_id": "r"}``) take the ``id`` of that
     CTE instead, for ``INSERT ... SELECT ... FROM r``."""
-    fill = getattr(obj, "_fill_from", {})
+    fill = fill_from or {}
     conn = connections[DEFAULT_DB_ALIAS]
     columns, values, params = [], [], []
     for f, column in _insert_columns(type(obj)):
@@ -541,14 +543,12 @@ def _response_insert(*, response: Response, outbox_kind: str | None, delivery: R
     event = None
     if outbox_kind:
         event = OutboxEvent(kind=outbox_kind)
-        event._fill_from = {"object_id": "r"}  # type: ignore[attr-defined]
-        columns, values, more = _insert_sql(event)
+        columns, values, more = _insert_sql(event, fill_from={"object_id": "r"})
         sql += f", o AS (INSERT INTO feedback_outboxevent ({columns}) SELECT {values} FROM r RETURNING id)"  # noqa: S608  # nosec B608
         params += more
         selects.append("(SELECT id FROM o)")
     if delivery is not None:
-        delivery._fill_from = {"response_id": "r"}  # type: ignore[attr-defined]
-        columns, values, more = _insert_sql(delivery)
+        columns, values, more = _insert_sql(delivery, fill_from={"response_id": "r"})
         sql += f", d AS (INSERT INTO feedback_rawdelivery ({columns}) SELECT {values} FROM r RETURNING id)"  # noqa: S608  # nosec B608
         params += more
         selects.append("(SELECT id FROM d)")
