@@ -45,7 +45,7 @@ from charter.models import Department, Touchpoint
 
 from .intake import METRICS, scores_validate, source_config
 from .models import Customer, ImportJob, OutboxEvent, Response, Source
-from .outbox import outbox_enqueue, outbox_mark_processed, outbox_publish, outbox_relay
+from .outbox import outbox_enqueue, outbox_mark_processed, outbox_publish_many, outbox_relay
 from .scoring import band_for
 from .sources import CsvAdapter, PayloadError, ResponseIn, RowResult, adapter_for
 
@@ -874,11 +874,7 @@ def _events_publish(*, event_ids: list[int]) -> None:
 
 def import_events_publish(*, event_ids: list[int]) -> int:
     """Publish the given outbox events that are still unprocessed (worker side); the count."""
-    count = 0
-    for event in OutboxEvent.objects.filter(id__in=event_ids, processed_at=None).order_by("id"):
-        outbox_publish(event=event)
-        count += 1
-    return count
+    return outbox_publish_many(event_ids=event_ids)
 
 
 @contextlib.contextmanager

@@ -119,7 +119,14 @@ def _relay_loop() -> None:
             checked = time.monotonic()
 
 
-def _relay_batch(event_ids: list[int]) -> None:
+def outbox_publish_many(*, event_ids: list[int]) -> int:
+    """Publish those of ``event_ids`` still unprocessed, a relay batch at a time; the count.
+
+    The web relay thread and a worker handing on an import's events share this path."""
+    return sum(_relay_batch(event_ids[i : i + RELAY_BATCH]) for i in range(0, len(event_ids), RELAY_BATCH))
+
+
+def _relay_batch(event_ids: list[int]) -> int:
     """Mark a batch published and read what to send, in one statement; then send each."""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -130,12 +137,13 @@ def _relay_batch(event_ids: list[int]) -> None:
         )
         rows = cursor.fetchall()
     if not rows:
-        return
+        return 0
     from cxgov.celery import app
 
     with app.producer_or_acquire() as producer:  # one broker connection for the batch
         for event_id, kind, object_id in sorted(rows):
             _send(OutboxEvent(id=event_id, kind=kind, object_id=object_id), producer=producer)
+    return len(rows)
 
 
 def outbox_sweep(*, stale_after: timedelta | None = None, limit: int = 1000) -> int:

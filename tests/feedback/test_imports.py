@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
-from feedback import imports
+from feedback import imports, outbox
 from feedback.imports import import_job_create, import_job_run, safe_original_name
 from feedback.models import Customer, ImportJob, OutboxEvent, Response
 from tests.factories import SourceFactory
@@ -354,7 +354,7 @@ def test_with_a_broker_each_batch_hands_its_events_on_in_one_message(
     assert sorted(i for ids in sent for i in ids) == sorted(events.values_list("id", flat=True))
 
     published: list[int] = []
-    monkeypatch.setattr(imports, "outbox_publish", lambda *, event: published.append(event.id))
+    monkeypatch.setattr(outbox, "_send", lambda event, producer=None: published.append(event.id))
     events.filter(id=sent[0][0]).update(processed_at=timezone_now())
     assert imports.import_events_publish(event_ids=sent[0]) == 3  # a processed one is skipped
     assert published == sent[0][1:]
