@@ -77,36 +77,13 @@ def notification_create(
     one statement, without looking them up first or a savepoint per channel. The unique
     index still refuses a duplicate.
     """
-    channels: list[str] = []
-    if getattr(user, "notify_by_email", False) and user.email:
-        channels.append(Notification.Channel.EMAIL)
-    if getattr(user, "slack_webhook_url", ""):
-        channels.append(Notification.Channel.SLACK)
+    if new_key:
+        return notification_bulk_create(
+            rows=notification_rows(user=user, subject=subject, body=body, url=url, dedupe_key=dedupe_key)
+        )
+    channels = _channels(user)
     rows: list[Notification] = []
     to_send: list[int] = []
-    if new_key:
-        if not channels:
-            return rows
-        for channel in channels:
-            held = channel == Notification.Channel.EMAIL and (
-                getattr(user, "daily_digest", False) or _held.get()
-            )
-            rows.append(
-                Notification(
-                    dedupe_key=f"{dedupe_key}:{channel}"[:255],
-                    user=user,
-                    channel=channel,
-                    subject=subject[:255],
-                    body=body,
-                    url=url[:500],
-                    status=Notification.Status.DIGEST if held else Notification.Status.PENDING,
-                )
-            )
-        rows = Notification.objects.bulk_create(rows)
-        to_send = [n.id for n in rows if n.status == Notification.Status.PENDING]
-        if to_send:
-            transaction.on_commit(lambda: notification_dispatch(notification_ids=to_send))
-        return rows
     with transaction.atomic():
         for channel in channels:
             held = channel == Notification.Channel.EMAIL and (
@@ -128,6 +105,49 @@ def notification_create(
                 to_send.append(notification.id)
         if to_send:
             transaction.on_commit(lambda: notification_dispatch(notification_ids=to_send))
+    return rows
+
+
+def _channels(user: Any) -> list[str]:
+    channels: list[str] = []
+    if getattr(user, "notify_by_email", False) and user.email:
+        channels.append(Notification.Channel.EMAIL)
+    if getattr(user, "slack_webhook_url", ""):
+        channels.append(Notification.Channel.SLACK)
+    return channels
+
+
+def notification_rows(
+    *, user: Any, subject: str, body: str, url: str = "", dedupe_key: str
+) -> list[Notification]:
+    """The unsaved rows ``notification_create`` would write for a new key (one per channel)."""
+    rows: list[Notification] = []
+    for channel in _channels(user):
+        held = channel == Notification.Channel.EMAIL and (getattr(user, "daily_digest", False) or _held.get())
+        rows.append(
+            Notification(
+                dedupe_key=f"{dedupe_key}:{channel}"[:255],
+                user=user,
+                channel=channel,
+                subject=subject[:255],
+                body=body,
+                url=url[:500],
+                status=Notification.Status.DIGEST if held else Notification.Status.PENDING,
+            )
+        )
+    return rows
+
+
+def notification_bulk_create(*, rows: list[Notification]) -> list[Notification]:
+    """Insert rows whose keys name things created in this same transaction (so none can exist
+    yet: no look-up, no savepoint; the unique index still refuses a duplicate), in one
+    statement, and send the pending ones after commit."""
+    if not rows:
+        return rows
+    rows = Notification.objects.bulk_create(rows)
+    to_send = [n.id for n in rows if n.status == Notification.Status.PENDING]
+    if to_send:
+        transaction.on_commit(lambda: notification_dispatch(notification_ids=to_send))
     return rows
 
 
@@ -166,17 +186,27 @@ def _ensure_thread() -> None:
             _thread.start()
 
 
+RELAY_BATCH = 100
+
+
 def _relay_loop() -> None:
-    from .tasks import notification_send_task
+    """Publish what commits queued, a batch at a time: under load (a pipeline batch creates
+    one notification per action) one message carries many ids, so the worker pays Celery's
+    per-task cost once for them, not once per notification."""
+    from .tasks import notification_send_many_task
 
     while True:
-        notification_id = _queue.get()
+        batch = [_queue.get()]
+        while len(batch) < RELAY_BATCH:
+            try:
+                batch.append(_queue.get_nowait())
+            except queue.Empty:
+                break
         try:
-            notification_send_task.apply_async(args=[notification_id], retry=False)
-        except Exception as exc:  # broker down: the retry beat sends it later
+            notification_send_many_task.apply_async(args=[batch], retry=False)
+        except Exception as exc:  # broker down: the retry beat sends them later
             log.warning(
-                "notification relay could not publish",
-                extra={"notification_id": notification_id, "error": str(exc)},
+                "notification relay could not publish", extra={"notification_ids": batch, "error": str(exc)}
             )
         finally:
             close_old_connections()
@@ -283,6 +313,15 @@ def notification_send(*, notification_id: int, now: datetime | None = None) -> s
             notification.last_error = ""
         notification.save(update_fields=["attempts", "status", "last_error", "sent_at", "next_attempt_at"])
         return notification.status
+
+
+def notification_send_many(*, notification_ids: Iterable[int]) -> int:
+    """``notification_send`` for each id (each in its own transaction: one slow or failing
+    channel costs its own row only). Returns how many were sent."""
+    return sum(
+        notification_send(notification_id=notification_id) == Notification.Status.SENT
+        for notification_id in notification_ids
+    )
 
 
 def notification_retry_due(*, now: datetime | None = None, limit: int = 200) -> int:

@@ -39,21 +39,61 @@ def _lock_key(*, theme_id: int, department_id: int) -> tuple[int, int]:
 
 
 def _lock_all(*, theme_ids: list[int], department_id: int) -> None:
-    """Take the (theme, department) locks in the given order, in one statement.
+    """Take the (theme, department) locks in one statement, in key order (everyone takes
+    them in the same order, so two takers never wait for each other in a circle).
 
     In a batch that already holds locks, only try them (``feedback.locking``): ``LockBusy``.
     """
     if connection.vendor == "postgresql" and theme_ids:
-        keys = [k for tid in theme_ids for k in _lock_key(theme_id=tid, department_id=department_id)]
         wait = lock_may_wait()
-        function = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
-        calls = ", ".join([f"{function}(%s, %s)"] * len(theme_ids))
-        with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {calls}", keys)  # nosec B608 (placeholders only)
-            got = cursor.fetchone()
+        got = _advisory_locks(
+            keys=[_lock_key(theme_id=tid, department_id=department_id) for tid in theme_ids], wait=wait
+        )
         if not wait and not all(got):
             raise LockBusy(f"clustering lock of department {department_id} held by another batch")
         lock_taken()
+
+
+def _advisory_locks(*, keys: Iterable[tuple[int, int]], wait: bool) -> tuple[bool, ...]:
+    """``pg_advisory_xact_lock`` (or its ``try`` form) on each key, sorted, in one statement."""
+    ordered = sorted(set(keys))
+    function = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+    calls = ", ".join([f"{function}(%s, %s)"] * len(ordered))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {calls}", [k for key in ordered for k in key])  # nosec B608 (placeholders only)
+        row = cursor.fetchone()
+    return tuple(value is not False for value in row)
+
+
+def systemic_actions_lock(*, pairs: Iterable[tuple[int, int]]) -> None:
+    """Wait for the clustering locks of every ``(department id, theme id)`` in one sorted
+    statement: how a batch clusters all its insights at its end (ADR 0007). Safe to wait: a
+    holder of these locks is clustering too and waits for nothing but these, taken in the
+    same order."""
+    keys = [_lock_key(theme_id=tid, department_id=did) for did, tid in pairs]
+    if connection.vendor == "postgresql" and keys:
+        _advisory_locks(keys=keys, wait=True)
+
+
+def systemic_actions_open(*, pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """The open systemic action of each ``(department id, theme id)`` that has one (the
+    oldest, as ``systemic_action_open``): one query for a whole batch."""
+    wanted = set(pairs)
+    if not wanted:
+        return {}
+    condition = Q()
+    for department_id in {d for d, _t in wanted}:
+        condition |= Q(
+            department_id=department_id, theme_id__in=sorted(t for d, t in wanted if d == department_id)
+        )
+    found: dict[tuple[int, int], int] = {}
+    for action_id, department_id, theme_id in (
+        ActionItem.objects.filter(condition, loop=Loop.OUTER, status__in=ActionItem.OPEN_STATUSES)
+        .order_by("-id")
+        .values_list("id", "department_id", "theme_id")
+    ):
+        found[(department_id, theme_id)] = action_id  # the last one written is the oldest
+    return found
 
 
 def systemic_action_open(*, theme: Theme, department_id: int) -> ActionItem | None:
@@ -87,6 +127,7 @@ def systemic_action_for(
     exclude_insight_id: int | None = None,
     policies: dict | None = None,
     calendars: dict | None = None,
+    lock: bool = True,
 ) -> tuple[int | None, ActionItem | None]:
     """The systemic action an outer-loop insight on ``themes`` joins: (its id, the action if
     this call opened it). ``(None, None)`` below the threshold.
@@ -97,11 +138,13 @@ def systemic_action_for(
     Two queries whatever the number of themes: the locks, then one read of every theme's
     open action and window count (the count only where no action is open). When this opens
     the action, the window's other insights are attached here; the caller attaches its own.
+    ``lock=False``: the caller holds the locks already (``systemic_actions_lock``).
     """
     ordered = sorted(themes, key=lambda t: (t.name, t.id))
     if not ordered:
         return None, None
-    _lock_all(theme_ids=[t.id for t in ordered], department_id=department.id)
+    if lock:
+        _lock_all(theme_ids=[t.id for t in ordered], department_id=department.id)
     state = cluster_state_postgres if connection.vendor == "postgresql" else cluster_state_orm
     rows = state(
         theme_ids=[t.id for t in ordered],

@@ -56,6 +56,14 @@ def notification_send_task(notification_id: int) -> None:
     notification_send(notification_id=notification_id)
 
 
+@shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True)
+def notification_send_many_task(notification_ids: list[int]) -> None:
+    """Send the notifications the relay published together; each is recorded on its row."""
+    from .notifications import notification_send_many
+
+    notification_send_many(notification_ids=notification_ids)
+
+
 @shared_task(ignore_result=True)
 def notification_retry_due_task() -> int:
     from .notifications import notification_retry_due

@@ -12,7 +12,15 @@ from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from feedback import processing
-from feedback.models import ActionItem, Insight, OutboxEvent, OuterLoopSettings, Response, RoutingRule
+from feedback.models import (
+    ActionItem,
+    Insight,
+    Notification,
+    OutboxEvent,
+    OuterLoopSettings,
+    Response,
+    RoutingRule,
+)
 from feedback.processing import _DRAIN_SQL, response_process_batch
 from tests.factories import ResponseFactory, SourceFactory, ThemeFactory
 from tests.rawdb import raw_connection
@@ -22,11 +30,14 @@ pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="SKIP LOCKED batches are PostgreSQL's"),
 ]
 
-# Per actionable response (see test_pipeline_cost): 12, + SAVEPOINT/RELEASE of its own savepoint.
-PER_RESPONSE = 14
-# Per batch: the drain, the one UPDATE marking its events, + SAVEPOINT/RELEASE of the batch's
-# transaction because the test itself runs in one (in production: BEGIN … COMMIT, once).
-PER_BATCH = 4
+# Per actionable response: its savepoint pair, the lock+read, the owner; + the clustering read
+# (window count) of its insight, because no systemic action is open on its first theme here.
+PER_RESPONSE = 5
+# Per batch: the drain; one statement each for the responses, their theme links, insights,
+# insight themes, actions, their history, action↔insight links, notifications; the clustering
+# locks, the open systemic actions; the UPDATE marking its events; + SAVEPOINT/RELEASE of the
+# batch's transaction because the test itself runs in one (in production: BEGIN … COMMIT, once).
+PER_BATCH = 14
 
 
 @pytest.fixture
@@ -85,14 +96,14 @@ def test_the_batch_size_is_a_limit(source):
 def test_a_bad_response_in_a_batch_is_recorded_failed_and_loses_nothing_else(source):
     events = pending(source, 4)
     bad = events[1].object_id
-    real = processing.insight_create
+    real = processing.insight_plan
 
-    def insight_create(*, response, **kwargs):
+    def insight_plan(*, response, **kwargs):
         if response.id == bad:
             raise RuntimeError("routing exploded")
         return real(response=response, **kwargs)
 
-    with mock.patch.object(processing, "insight_create", insight_create):
+    with mock.patch.object(processing, "insight_plan", insight_plan):
         done = response_process_batch(event_id=events[0].id)
     assert done == [events[0].id, events[2].id, events[3].id]
     assert processed(events) == set(done)
@@ -183,9 +194,11 @@ def test_a_drain_skips_events_another_batch_holds_and_commits_once(source):
             done = response_process_batch(event_id=events[1].id)
         assert done == [e.id for e in events[3:]]
         assert commit.call_count == 1  # one transaction for the batch
-        assert len(after_commit) == 3  # one notification per new action, after that commit
+        assert len(after_commit) == 1  # the batch's notifications, dispatched together after that commit
+        assert Notification.objects.filter(status="pending").count() == 3  # one per new action
         for func in after_commit:
             func()
+        assert Notification.objects.filter(status="sent").count() == 3
         assert processed(events) == set(done)
     finally:
         other.release()  # that worker died: its events are pending again for a message or the sweeper
@@ -226,7 +239,7 @@ def test_concurrent_drains_never_process_one_event_twice(source):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_batch_holding_locks_does_not_wait_for_another_batch_s_clustering_lock(source, dept_a):
+def test_a_batch_waits_for_a_busy_clustering_lock_only_at_its_end_and_keeps_every_response(source, dept_a):
     from feedback.outer_loop import _lock_key
 
     refunds = ResponseFactory(source=source, nps=2, comment="Still no refund.")
@@ -236,33 +249,125 @@ def test_a_batch_holding_locks_does_not_wait_for_another_batch_s_clustering_lock
         for r in (refunds, late)
     ]
     theme = ThemeFactory._meta.model.objects.get(slug="late-delivery")
-    other = _OtherWorker(own=-1, limit=1)  # another batch, holding the late-delivery lock
+    other = _OtherWorker(own=-1, limit=1)  # another transaction, clustering on late delivery
     with other.conn.cursor() as cursor:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(%s, %s)", _lock_key(theme_id=theme.id, department_id=dept_a.id)
         )
-    released: list[bool] = []
+    seen: list[int] = []
 
-    def release_once_the_batch_committed() -> None:
-        # Waiting in the batch (holding the refunds lock) is what could deadlock: the other
-        # batch lets go only once ours has committed without the late-delivery response.
+    def release_once_the_batch_waits() -> None:
+        # The batch asks for its clustering locks only after routing and writing every
+        # response: by then both insights exist in its (uncommitted) transaction.
         for _ in range(100):
             with other.conn.cursor() as cursor:
-                cursor.execute("SELECT status FROM feedback_response WHERE id = %s", [refunds.id])
-                if cursor.fetchone()[0] == Response.Status.PROCESSED:
-                    released.append(True)
+                cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+                if cursor.fetchone()[0]:
+                    seen.append(1)
                     break
             threading.Event().wait(0.1)
         other.release()
 
-    thread = threading.Thread(target=release_once_the_batch_committed)
+    thread = threading.Thread(target=release_once_the_batch_waits)
     thread.start()
     try:
-        done = response_process_batch(event_id=events[0].id)
+        with mock.patch.object(processing, "_response_process_alone") as alone:
+            done = response_process_batch(event_id=events[0].id)
     finally:
         thread.join(timeout=30)
-    assert released == [True]
-    assert sorted(done) == sorted(e.id for e in events)
-    assert Response.objects.get(id=late.id).status == Response.Status.PROCESSED  # afterwards, alone
-    assert OutboxEvent.objects.get(id=events[1].id).last_error == ""
+    assert seen == [1]  # it waited (at its end), and got the lock once the other let go
+    assert not alone.called  # nobody was set aside
+    assert done == [e.id for e in events]
+    assert Response.objects.get(id=late.id).status == Response.Status.PROCESSED
     assert list(Insight.objects.get(response=late).themes.all()) == [theme]
+
+
+def test_insights_join_open_systemic_actions_at_a_constant_cost(source, dept_a):
+    from feedback.outer_loop import systemic_action_open
+
+    OuterLoopSettings.objects.update_or_create(pk=1, defaults={"threshold": 2})
+    response_process_batch(event_id=pending(source, 2)[0].id)  # opens one on the first theme by name
+    late = ThemeFactory._meta.model.objects.get(slug="late-delivery")
+    systemic = systemic_action_open(theme=late, department_id=dept_a.id)
+    assert systemic is not None
+    counts = {}
+    for size in (2, 6):
+        events = pending(source, size)
+        with CaptureQueriesContext(connection) as captured:
+            response_process_batch(event_id=events[0].id)
+        counts[size] = len(captured.captured_queries)
+        for event in events:  # themes in name order: "Late delivery" wins
+            insight = Insight.objects.get(response_id=event.object_id)
+            assert insight.systemic_action == systemic
+    # No window count once every insight's first theme has an open action: 4 per response,
+    # and one UPDATE more per batch, attaching its insights.
+    assert counts == {size: PER_BATCH + 1 + size * (PER_RESPONSE - 1) for size in counts}
+    assert ActionItem.objects.filter(loop="outer").count() == 1
+
+
+def test_insights_of_one_batch_reaching_the_threshold_open_one_systemic_action_for_all(source, dept_a):
+    OuterLoopSettings.objects.update_or_create(pk=1, defaults={"threshold": 3})
+    before = pending(source, 1)
+    response_process_batch(event_id=before[0].id)
+    assert not ActionItem.objects.filter(loop="outer").exists()  # 1 < 3
+    response_process_batch(event_id=pending(source, 4)[0].id)
+    systemic = ActionItem.objects.get(loop="outer")  # both themes reached it; the first by name opened
+    assert systemic.theme.slug == "late-delivery"
+    assert Insight.objects.filter(systemic_action=systemic).count() == 5  # the earlier one too
+    assert not Insight.objects.filter(systemic_action__isnull=True).exists()
+
+
+def test_two_events_for_one_response_in_a_batch_give_one_insight(source):
+    events = pending(source, 2)
+    again = OutboxEvent.objects.create(kind=OutboxEvent.Kind.RESPONSE_PROCESS, object_id=events[0].object_id)
+    done = response_process_batch(event_id=events[0].id)
+    assert sorted(done) == sorted([*(e.id for e in events), again.id])
+    assert Insight.objects.count() == ActionItem.objects.filter(loop="inner").count() == 2
+
+
+def test_the_batch_writes_what_the_single_path_writes(source):
+    from feedback.processing import response_process
+
+    alone, batched = pending(source, 1), pending(source, 1)
+    response_process(response_id=alone[0].object_id, event_id=alone[0].id)
+    response_process_batch(event_id=batched[0].id, limit=1)
+    rows = []
+    for event in (alone[0], batched[0]):
+        response = Response.objects.get(id=event.object_id)
+        insight = Insight.objects.get(response=response)
+        action = ActionItem.objects.get(response=response)
+        history = list(action.history.values_list("history_type", "status", "owner_id", "due_at"))
+        notification = Notification.objects.get(dedupe_key__startswith=f"action-created:{action.id}:")
+        rows.append(
+            (
+                response.status,
+                response.nps_band,
+                response.sentiment,
+                response.department_id,
+                sorted(response.themes.values_list("slug", flat=True)),
+                insight.owner_id,
+                insight.reason,
+                insight.routing_note,
+                sorted(insight.themes.values_list("slug", flat=True)),
+                list(action.inner_links.values_list("insight_id", flat=True)) == [insight.id],
+                action.title.split(" — ")[1],
+                round((action.due_at - response.received_at).total_seconds() / 60),
+                history,
+                notification.subject.split(" up ")[0],
+                notification.status,
+            )
+        )
+        assert rows[-1][-3] == [("+", "new", insight.owner_id, action.due_at)]
+    assert rows[0] == rows[1]
+
+
+def test_a_batch_whose_writes_fail_is_rolled_back_and_processed_one_response_at_a_time(source):
+    events = pending(source, 3)
+    with mock.patch.object(processing, "_batch_cluster", side_effect=RuntimeError("cluster exploded")):
+        done = response_process_batch(event_id=events[0].id)
+    assert sorted(done) == sorted(e.id for e in events)
+    assert processed(events) == {e.id for e in events}
+    for event in events:
+        assert Response.objects.get(id=event.object_id).status == Response.Status.PROCESSED
+        assert ActionItem.objects.filter(response_id=event.object_id).count() == 1
+        assert OutboxEvent.objects.get(id=event.id).last_error == ""
