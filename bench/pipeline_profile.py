@@ -71,16 +71,24 @@ def main(argv: list[str]) -> None:
     started, wall = time.process_time(), time.perf_counter()
     done = 0
     statements = 0
+    seconds: dict[str, float] = {}
     for i in range(0, len(events), BATCH_SIZE):
         with CaptureQueriesContext(connection) as captured:
             done += len(response_process_batch(event_id=events[i]))
         statements += len(captured.captured_queries)
+        for query in captured.captured_queries:
+            head = " ".join(query["sql"].split()[:4])[:60]
+            seconds[head] = seconds.get(head, 0.0) + float(query["time"])
     cpu, wall = time.process_time() - started, time.perf_counter() - wall
     if profiler:
         profiler.disable()
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
     print(f"processed {done} of {count} in batches of {BATCH_SIZE}")
     print(f"statements per response: {statements / max(done, 1):.2f}")
+    if "--sql" in argv:
+        print("wall time per response by statement (ms):")
+        for head, total in sorted(seconds.items(), key=lambda kv: -kv[1])[:15]:
+            print(f"  {total / max(done, 1) * 1000:6.2f}  {head}")
     print(f"CPU per response (this process): {cpu / max(done, 1) * 1000:.2f} ms; wall {wall / max(done, 1) * 1000:.2f} ms")
     redis.Redis.from_url(os.environ["REDIS_URL"]).delete(os.environ["CELERY_QUEUE"])
 

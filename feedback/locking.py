@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 
 class LockBusy(Exception):
@@ -23,6 +24,7 @@ class LockBusy(Exception):
 @dataclass
 class _Batch:
     holds_locks: bool = False
+    memo: dict[object, Any] = field(default_factory=dict)
 
 
 _BATCH: ContextVar[_Batch | None] = ContextVar("cxgov_pipeline_batch", default=None)
@@ -49,3 +51,10 @@ def lock_taken() -> None:
     batch = _BATCH.get()
     if batch is not None:
         batch.holds_locks = True
+
+
+def batch_memo() -> dict[object, Any] | None:
+    """A dict that lives as long as the current batch transaction (None outside a batch): what
+    one batch may read once for all its responses, e.g. a department's fallback owner."""
+    batch = _BATCH.get()
+    return None if batch is None else batch.memo

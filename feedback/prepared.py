@@ -27,7 +27,7 @@ class _Compiled:
     def __init__(self, queryset: QuerySet, using: str) -> None:
         compiler = queryset.query.get_compiler(using=using)
         sql, params = compiler.as_sql()  # fills select, klass_info, annotation_col_map
-        slots = [i for i, p in enumerate(params) if p == SENTINEL]
+        slots = [i for i, p in enumerate(params) if p == SENTINEL or p == [SENTINEL]]
         if len(slots) != 1:
             raise ValueError(f"the sentinel must appear exactly once in the parameters, found {len(slots)}")
         self.sql = sql
@@ -49,8 +49,17 @@ class _Compiled:
         with connections[self.using].cursor() as cursor:
             cursor.execute(self.sql, params)
             row = cursor.fetchone()
-        if row is None:
-            return None
+        return None if row is None else self._instance(row)
+
+    def all(self, value: Any) -> list[Model]:
+        params = self.params.copy()
+        params[self.slot] = value
+        with connections[self.using].cursor() as cursor:
+            cursor.execute(self.sql, params)
+            rows = cursor.fetchall()
+        return [self._instance(row) for row in rows]
+
+    def _instance(self, row: Any) -> Model:
         row = next(iter(self.compiler.results_iter([[row]])))  # the field converters
         obj = self.model.from_db(self.using, self.init_list, row[self.start : self.end])
         for populator in self.populators:
@@ -61,7 +70,8 @@ class _Compiled:
 
 
 class PreparedQuery:
-    """``build(value, *args).first()`` for many values, compiled once per ``key`` and thread.
+    """``build(value, *args).first()`` for many values, compiled once per ``key`` and thread
+    (or ``build(values, *args)`` and all its rows: ``all``; one instance does one or the other).
 
     ``build`` must use ``value`` exactly once as a query parameter; ``key`` names everything
     else the SQL depends on (e.g. the configuration snapshot), compared by identity: another
@@ -74,12 +84,19 @@ class PreparedQuery:
         self._local = threading.local()
 
     def first(self, value: Any, *, key: object = None, args: tuple[Any, ...] = ()) -> Model | None:
+        return self._compiled(key, args).first(value)
+
+    def all(self, values: list[Any], *, key: object = None, args: tuple[Any, ...] = ()) -> list[Model]:
+        """Every row for ``values``: ``build`` must take the list as one parameter (an array)."""
+        return self._compiled(key, args, many=True).all(list(values))
+
+    def _compiled(self, key: object, args: tuple[Any, ...], many: bool = False) -> _Compiled:
         cached: tuple[object, _Compiled] | None = getattr(self._local, "compiled", None)
         if (
             cached is None
             or cached[0] is not key
             or cached[1].compiler.connection is not connections[self.using]
         ):
-            cached = (key, _Compiled(self.build(SENTINEL, *args), self.using))
+            cached = (key, _Compiled(self.build([SENTINEL] if many else SENTINEL, *args), self.using))
             self._local.compiled = cached
-        return cached[1].first(value)
+        return cached[1]

@@ -19,13 +19,13 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import Max, Model, QuerySet
 
 from charter.models import Department
 from charter.roles import Role
 
-from .locking import lock_may_wait, lock_taken
+from .locking import LockBusy, batch_memo, lock_may_wait, lock_taken
 from .models import Priority, Response, RoutingRule
 from .pipeline_config import pipeline_config_bump
 from .prepared import PreparedQuery
@@ -116,7 +116,19 @@ _FIRST_AMBASSADOR = PreparedQuery(_first_ambassador_query)
 
 
 def department_fallback_owner(*, department: Department) -> tuple[Any, str]:
-    """Ambassador, else leader, else a CX leader, else a superuser: somebody always owns it."""
+    """Ambassador, else leader, else a CX leader, else a superuser: somebody always owns it.
+
+    Read fresh for every insight, or once per batch transaction for all of its insights."""
+    memo = batch_memo()
+    if memo is None:
+        return _department_fallback_owner(department=department)
+    key = ("fallback-owner", department.id)
+    if key not in memo:
+        memo[key] = _department_fallback_owner(department=department)
+    return memo[key]
+
+
+def _department_fallback_owner(*, department: Department) -> tuple[Any, str]:
     ambassador = _FIRST_AMBASSADOR.first(department.id)
     if ambassador is not None:
         return ambassador, f"ambassador of {department.name}"
@@ -143,8 +155,16 @@ def round_robin_owner(*, rule: RoutingRule) -> Any | None:
     The rule row is locked while the cursor turns, so concurrent workers hand out owners in
     turn instead of both picking the same person.
     """
-    # In a batch already holding locks, do not wait for it (``feedback.locking``).
-    locked = RoutingRule.objects.select_for_update(nowait=not lock_may_wait()).get(pk=rule.pk)
+    # In a batch already holding locks, do not wait for it (``feedback.locking``); in a
+    # savepoint, so that a busy row does not abort the batch's transaction.
+    if lock_may_wait():
+        locked = RoutingRule.objects.select_for_update().get(pk=rule.pk)
+    else:
+        try:
+            with transaction.atomic():
+                locked = RoutingRule.objects.select_for_update(nowait=True).get(pk=rule.pk)
+        except OperationalError as exc:
+            raise LockBusy(f"round-robin cursor of rule {rule.pk} held by another batch") from exc
     lock_taken()
     candidates = list(
         rule.department.members.filter(is_active=True, groups__name=Role.OWNER.label)
@@ -160,12 +180,23 @@ def round_robin_owner(*, rule: RoutingRule) -> Any | None:
     return owner
 
 
+def _named_owner(user_id: int) -> Any | None:
+    """The rule's named owner if still active: read for every insight, or once per batch."""
+    memo = batch_memo()
+    key = ("named-owner", user_id)
+    if memo is not None and key in memo:
+        return memo[key]
+    named = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if memo is not None:
+        memo[key] = named
+    return named
+
+
 def _rule_owner(rule: RoutingRule) -> tuple[Any, str]:
     how = f"rule “{rule.name}”" + (" (default)" if rule.is_default else "")
     if rule.owner_mode == RoutingRule.OwnerMode.USER:
         # Read now, not ``rule.owner``: rules are cached per worker, people leave any day.
-        users = get_user_model().objects
-        named = users.filter(pk=rule.owner_id, is_active=True).first() if rule.owner_id else None
+        named = _named_owner(rule.owner_id) if rule.owner_id else None
         if named is not None:
             return named, f"{how}: named owner"
         owner, why = department_fallback_owner(department=rule.department)

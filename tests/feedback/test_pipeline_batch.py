@@ -30,14 +30,15 @@ pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="SKIP LOCKED batches are PostgreSQL's"),
 ]
 
-# Per actionable response: its savepoint pair, the lock+read, the owner; + the clustering read
-# (window count) of its insight, because no systemic action is open on its first theme here.
-PER_RESPONSE = 5
-# Per batch: the drain; one statement each for the responses, their theme links, insights,
-# insight themes, actions, their history, action↔insight links, notifications; the clustering
-# locks, the open systemic actions; the UPDATE marking its events; + SAVEPOINT/RELEASE of the
-# batch's transaction because the test itself runs in one (in production: BEGIN … COMMIT, once).
-PER_BATCH = 14
+# Per actionable response: only the clustering read (window count) of its insight, because no
+# systemic action is open on its first theme here; none once one is (see below).
+PER_RESPONSE = 1
+# Per batch: the drain; the lock+read of all its responses; the department's fallback owner;
+# one statement each for the responses, their theme links, insights, insight themes, actions,
+# their history, action↔insight links, notifications; the clustering locks, the open systemic
+# actions; the UPDATE marking its events; + SAVEPOINT/RELEASE of the batch's transaction because
+# the test itself runs in one (in production: BEGIN … COMMIT, once).
+PER_BATCH = 16
 
 
 @pytest.fixture
@@ -137,20 +138,20 @@ def test_a_message_for_an_already_drained_event_is_one_query_and_changes_nothing
 def test_a_lock_conflict_with_another_batch_is_processed_again_on_its_own(source):
     events = pending(source, 3)
     loser = events[1].object_id
-    real = processing._response_work
+    real = processing._response_plan
     calls: list[int] = []
 
-    def work(*, response_id):
-        calls.append(response_id)
-        if response_id == loser and calls.count(loser) == 1:
+    def plan(*, response, cached):
+        calls.append(response.id)
+        if response.id == loser and calls.count(loser) == 1:
             # Run a statement that fails the way a deadlock victim's does.
             with connection.cursor() as cursor:
                 cursor.execute(
                     "DO $$ BEGIN RAISE EXCEPTION USING ERRCODE = '40P01', MESSAGE = 'deadlock'; END $$"
                 )
-        return real(response_id=response_id)
+        return real(response=response, cached=cached)
 
-    with mock.patch.object(processing, "_response_work", work):
+    with mock.patch.object(processing, "_response_plan", plan):
         done = response_process_batch(event_id=events[0].id)
     assert sorted(done) == sorted(e.id for e in events)
     assert Response.objects.get(id=loser).status == Response.Status.PROCESSED  # not "failed"
@@ -299,8 +300,8 @@ def test_insights_join_open_systemic_actions_at_a_constant_cost(source, dept_a):
         for event in events:  # themes in name order: "Late delivery" wins
             insight = Insight.objects.get(response_id=event.object_id)
             assert insight.systemic_action == systemic
-    # No window count once every insight's first theme has an open action: 4 per response,
-    # and one UPDATE more per batch, attaching its insights.
+    # No window count once every insight's first theme has an open action: nothing per
+    # response, and one UPDATE more per batch, attaching its insights.
     assert counts == {size: PER_BATCH + 1 + size * (PER_RESPONSE - 1) for size in counts}
     assert ActionItem.objects.filter(loop="outer").count() == 1
 
