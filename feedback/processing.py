@@ -626,8 +626,15 @@ def response_process_batch(*, event_id: int, limit: int = BATCH_SIZE) -> list[in
             if not events:
                 return done
             cached = pipeline_config_cached()
+            ids = [rid for _eid, rid in events]
             try:
-                locked = _responses_locked(response_ids=[rid for _eid, rid in events], config=cached)
+                locked = _responses_locked(response_ids=ids, config=cached)
+                stamp = next(iter(locked.values()))._config_stamp if locked else None
+                if stamp is not None and (cached is None or cached.stamp != stamp):
+                    # The first batch of a process, or an edit: read the configuration once,
+                    # then the rows again (locked already) with its theme match.
+                    cached = pipeline_config(stamp=stamp)
+                    locked = _responses_locked(response_ids=ids, config=cached)
             except DatabaseError as exc:  # a deadlock on response rows: one at a time instead
                 raise _BatchWriteFailed from exc
             items: list[_Planned] = []
