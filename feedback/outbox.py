@@ -57,13 +57,16 @@ def outbox_publish(*, event: OutboxEvent) -> None:
     _send(event)
 
 
-def _send(event: OutboxEvent, producer: Any = None) -> None:
+def _send(event: OutboxEvent, producer: Any = None, event_ids: list[int] | None = None) -> None:
     from cxgov.celery import app
 
     name = TASKS[event.kind]
     importlib.import_module(name.rsplit(".", 1)[0])  # autodiscovery is lazy: register it here
     task = app.tasks[name]
-    task.apply_async(args=[event.object_id], kwargs={"event_id": event.id}, retry=False, producer=producer)
+    kwargs: dict[str, Any] = {"event_id": event.id}
+    if event_ids:
+        kwargs["event_ids"] = event_ids
+    task.apply_async(args=[event.object_id], kwargs=kwargs, retry=False, producer=producer)
 
 
 def outbox_relay(*, event_ids: Iterable[int]) -> None:
@@ -140,9 +143,23 @@ def _relay_batch(event_ids: list[int]) -> int:
         return 0
     from cxgov.celery import app
 
+    from .processing import BATCH_SIZE
+
+    process = [r for r in sorted(rows) if r[1] == OutboxEvent.Kind.RESPONSE_PROCESS]
     with app.producer_or_acquire() as producer:  # one broker connection for the batch
         for event_id, kind, object_id in sorted(rows):
-            _send(OutboxEvent(id=event_id, kind=kind, object_id=object_id), producer=producer)
+            if kind != OutboxEvent.Kind.RESPONSE_PROCESS:
+                _send(OutboxEvent(id=event_id, kind=kind, object_id=object_id), producer=producer)
+        # Process events: one message per group of a worker's batch size (the worker drains a
+        # batch per message anyway; a message per event would mostly wake it for nothing).
+        for i in range(0, len(process), BATCH_SIZE):
+            group = process[i : i + BATCH_SIZE]
+            first_id, _kind, first_object = group[0]
+            _send(
+                OutboxEvent(id=first_id, kind=OutboxEvent.Kind.RESPONSE_PROCESS, object_id=first_object),
+                producer=producer,
+                event_ids=[event_id for event_id, _k, _o in group] if len(group) > 1 else None,
+            )
     return len(rows)
 
 

@@ -583,16 +583,17 @@ WHERE i.id = v.id AND i.systemic_action_id IS NULL
 # slower), so stay well under 64.
 BATCH_SIZE = 50
 
-# Lock the message's own event and, with it, the oldest other pending process events nobody
-# else holds (SKIP LOCKED: two workers never take the same event). Nothing at all when the own
-# event is already processed: a redelivered or already drained message costs this one query.
-# Others that failed before (last_error) are left to their own message: no hot retry loop.
+# Lock the message's own events (one, or the relay's group of up to a batch) and, with them,
+# the oldest other pending process events nobody else holds (SKIP LOCKED: two workers never
+# take the same event). Nothing at all when its own events are all processed: a redelivered or
+# already drained message costs this one query. Others that failed before (last_error) are left
+# to their own message: no hot retry loop.
 _DRAIN_SQL = """
 SELECT e.id, e.object_id FROM feedback_outboxevent e
 WHERE e.processed_at IS NULL AND e.kind = %(kind)s
-  AND (e.id = %(own)s OR (%(others)s AND e.last_error = ''))
-  AND EXISTS (SELECT 1 FROM feedback_outboxevent o WHERE o.id = %(own)s AND o.processed_at IS NULL)
-ORDER BY e.id <> %(own)s, e.id
+  AND (e.id = ANY(%(own)s) OR (%(others)s AND e.last_error = ''))
+  AND EXISTS (SELECT 1 FROM feedback_outboxevent o WHERE o.id = ANY(%(own)s) AND o.processed_at IS NULL)
+ORDER BY e.id <> ALL(%(own)s), e.id
 LIMIT %(limit)s
 FOR UPDATE OF e SKIP LOCKED
 """
@@ -605,9 +606,12 @@ class _BatchWriteFailed(Exception):
     """The batch's set-based writes or its clustering failed: the batch rolls back."""
 
 
-def response_process_batch(*, event_id: int, limit: int = BATCH_SIZE) -> list[int]:
-    """Process the response of ``event_id`` and up to ``limit - 1`` other pending ones, in one
-    transaction (one commit). Returns the events it marked processed.
+def response_process_batch(
+    *, event_id: int, limit: int = BATCH_SIZE, event_ids: list[int] | None = None
+) -> list[int]:
+    """Process the response of ``event_id`` (or of each of ``event_ids``, the relay's group:
+    at most ``limit``) and other pending ones, up to ``limit`` in all, in one transaction (one
+    commit). Returns the events it marked processed.
 
     Each response is analysed and routed in a savepoint; then the batch writes them all
     set-based and clusters its outer-loop insights at the very end (ADR 0007). A response that
@@ -622,7 +626,7 @@ def response_process_batch(*, event_id: int, limit: int = BATCH_SIZE) -> list[in
     done: list[int] = []
     try:
         with transaction.atomic(), lock_batch():
-            events = _events_drain(event_id=event_id, limit=limit)
+            events = _events_drain(event_ids=event_ids or [event_id], limit=limit)
             if not events:
                 return done
             cached = pipeline_config_cached()
@@ -696,15 +700,20 @@ def _response_process_alone(*, response_id: int, event_id: int, attempts: int = 
             raise
 
 
-def _events_drain(*, event_id: int, limit: int) -> list[tuple[int, int]]:
+def _events_drain(*, event_ids: list[int], limit: int) -> list[tuple[int, int]]:
     """Lock the events of a batch (own first, then oldest): ``[(event id, response id)]``."""
-    if connection.vendor != "postgresql":  # SQLite has no SKIP LOCKED: one event at a time
-        event = OutboxEvent.objects.filter(id=event_id, processed_at=None).first()
-        return [(event.id, event.object_id)] if event else []
+    if connection.vendor != "postgresql":  # SQLite has no SKIP LOCKED: its own events only
+        pending = OutboxEvent.objects.filter(id__in=event_ids, processed_at=None).order_by("id")
+        return list(pending.values_list("id", "object_id"))
     with connection.cursor() as cursor:
         cursor.execute(
             _DRAIN_SQL,
-            {"kind": OutboxEvent.Kind.RESPONSE_PROCESS, "own": event_id, "others": limit > 1, "limit": limit},
+            {
+                "kind": OutboxEvent.Kind.RESPONSE_PROCESS,
+                "own": list(event_ids),
+                "others": limit > len(event_ids),
+                "limit": limit,
+            },
         )
         return [(eid, oid) for eid, oid in cursor.fetchall()]
 

@@ -10,15 +10,18 @@ from .outbox import outbox_sweep
 
 
 @shared_task(bind=True, ignore_result=True, acks_late=True, reject_on_worker_lost=True)
-def response_process_task(self: Any, response_id: int, event_id: int | None = None) -> None:
-    """One message per response (a wake-up, so light load stays fast); on a worker it drains a
-    batch of pending events in one transaction. Inline (eager, in a request) it does only its own."""
+def response_process_task(
+    self: Any, response_id: int, event_id: int | None = None, event_ids: list[int] | None = None
+) -> None:
+    """A wake-up for one event, or for the group the relay published together (``event_ids``,
+    ``event_id`` the first), so light load stays fast; on a worker it drains a batch of pending
+    events in one transaction. Inline (eager, in a request) it does only its own."""
     from .processing import response_process, response_process_batch
 
     if event_id is None or self.request.is_eager:
         response_process(response_id=response_id, event_id=event_id)
     else:
-        response_process_batch(event_id=event_id)
+        response_process_batch(event_id=event_id, event_ids=event_ids)
 
 
 @shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True, max_retries=5)

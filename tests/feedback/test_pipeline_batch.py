@@ -166,7 +166,7 @@ class _OtherWorker:
         with self.conn.cursor() as cursor:
             cursor.execute(
                 _DRAIN_SQL,
-                {"kind": OutboxEvent.Kind.RESPONSE_PROCESS, "own": own, "others": True, "limit": limit},
+                {"kind": OutboxEvent.Kind.RESPONSE_PROCESS, "own": [own], "others": True, "limit": limit},
             )
             self.events = [eid for eid, _ in cursor.fetchall()]
 
@@ -372,3 +372,36 @@ def test_a_batch_whose_writes_fail_is_rolled_back_and_processed_one_response_at_
         assert Response.objects.get(id=event.object_id).status == Response.Status.PROCESSED
         assert ActionItem.objects.filter(response_id=event.object_id).count() == 1
         assert OutboxEvent.objects.get(id=event.id).last_error == ""
+
+
+def test_a_message_for_a_group_of_events_drains_its_own_first_then_the_oldest(source):
+    older = pending(source, 2)
+    group = pending(source, 3)
+    done = response_process_batch(event_id=group[0].id, event_ids=[e.id for e in group], limit=4)
+    assert done == [e.id for e in group] + [older[0].id]
+    assert processed(older + group) == set(done)
+    with CaptureQueriesContext(connection) as captured:  # the same message again: nothing to do
+        assert response_process_batch(event_id=group[0].id, event_ids=[e.id for e in group]) == []
+    assert len(captured.captured_queries) == 1 + 2
+
+
+def test_the_relay_publishes_one_message_per_batch_of_process_events(source):
+    from feedback import outbox
+
+    events = pending(source, processing.BATCH_SIZE * 2 + 3)
+    sent: list[tuple[int, list[int] | None]] = []
+    with mock.patch.object(
+        outbox, "_send", lambda event, producer=None, event_ids=None: sent.append((event.id, event_ids))
+    ):
+        assert outbox.outbox_publish_many(event_ids=[e.id for e in events]) == len(events)
+        alone = pending(source, 1)
+        outbox.outbox_publish_many(event_ids=[alone[0].id])
+    ids = [e.id for e in events]
+    size = processing.BATCH_SIZE
+    # The relay takes 200 at a time: 103 events are one relay batch, three messages.
+    assert sent == [
+        (ids[0], ids[:size]),
+        (ids[size], ids[size : 2 * size]),
+        (ids[2 * size], ids[2 * size :]),
+        (alone[0].id, None),  # a lone event: a message as before
+    ]
