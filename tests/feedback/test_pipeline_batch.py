@@ -405,3 +405,51 @@ def test_the_relay_publishes_one_message_per_batch_of_process_events(source):
         (ids[2 * size], ids[2 * size :]),
         (alone[0].id, None),  # a lone event: a message as before
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_busy_round_robin_cursor_sets_only_that_response_aside(source, dept_a):
+    themes = {t.slug: t for t in ThemeFactory._meta.model.objects.all()}
+    RoutingRule.objects.create(
+        name="Late", position=1, department=dept_a, theme=themes["late-delivery"], owner_mode="round_robin"
+    )
+    refunds_rule = RoutingRule.objects.create(
+        name="Refunds", position=2, department=dept_a, theme=themes["refunds"], owner_mode="round_robin"
+    )
+    late = ResponseFactory(source=source, nps=2, comment="Late delivery.")
+    refund = ResponseFactory(source=source, nps=2, comment="Still no refund.")
+    events = [
+        OutboxEvent.objects.create(kind=OutboxEvent.Kind.RESPONSE_PROCESS, object_id=r.id)
+        for r in (late, refund)
+    ]
+    other = _OtherWorker(own=-1, limit=1)  # another transaction turning the refunds cursor
+    with other.conn.cursor() as cursor:
+        cursor.execute("SELECT id FROM feedback_routingrule WHERE id = %s FOR UPDATE", [refunds_rule.id])
+    released: list[bool] = []
+
+    def release_once_the_batch_committed() -> None:
+        # The batch holds the late-delivery cursor when it meets the busy one: it must not
+        # wait, nor give up the late response; the refund one is processed after the commit.
+        for _ in range(100):
+            with other.conn.cursor() as cursor:
+                cursor.execute("SELECT status FROM feedback_response WHERE id = %s", [late.id])
+                if cursor.fetchone()[0] == Response.Status.PROCESSED:
+                    released.append(True)
+                    break
+            threading.Event().wait(0.1)
+        other.release()
+
+    thread = threading.Thread(target=release_once_the_batch_committed)
+    thread.start()
+    try:
+        with mock.patch.object(
+            processing, "_response_process_alone", wraps=processing._response_process_alone
+        ) as alone:
+            done = response_process_batch(event_id=events[0].id)
+    finally:
+        thread.join(timeout=30)
+    assert released == [True]
+    assert sorted(done) == sorted(e.id for e in events)
+    assert [c.kwargs["response_id"] for c in alone.call_args_list] == [refund.id]  # not the batch
+    assert Insight.objects.get(response=refund).routing_rule == refunds_rule  # alone, after the commit
+    assert OutboxEvent.objects.get(id=events[1].id).last_error == ""
