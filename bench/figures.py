@@ -549,8 +549,9 @@ def fig_pipeline(ctx: Context) -> list[Figure]:
     noop_seconds = noop_burst(count)
     from feedback.outbox import outbox_relay
 
-    # Published as production publishes them: the relay, one message per event (the worker
-    # drains pending events in batches; messages of events already drained are no-ops).
+    # Published as production publishes them: the relay, one message per group of a batch's
+    # size of events (the worker drains pending events in batches; messages of events already
+    # drained are no-ops).
     start = time.perf_counter()
     outbox_relay(event_ids=events)
     deadline = time.monotonic() + 900
