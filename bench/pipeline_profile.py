@@ -45,6 +45,7 @@ def main(argv: list[str]) -> None:
         if isinstance(handler, logging.StreamHandler):
             handler.setStream(open(os.devnull, "w"))  # noqa: SIM115
     count = int(next((a for a in argv if a.isdigit()), "500"))
+    size = int(next((a.split("=")[1] for a in argv if a.startswith("--batch=")), str(BATCH_SIZE)))
     program = Program.objects.order_by("id").first()
     run = str(int(time.time()))
 
@@ -72,9 +73,9 @@ def main(argv: list[str]) -> None:
     done = 0
     statements = 0
     seconds: dict[str, float] = {}
-    for i in range(0, len(events), BATCH_SIZE):
+    for i in range(0, len(events), size):
         with CaptureQueriesContext(connection) as captured:
-            done += len(response_process_batch(event_id=events[i]))
+            done += len(response_process_batch(event_id=events[i], limit=size))
         statements += len(captured.captured_queries)
         for query in captured.captured_queries:
             head = " ".join(query["sql"].split()[:4])[:60]
@@ -83,7 +84,7 @@ def main(argv: list[str]) -> None:
     if profiler:
         profiler.disable()
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
-    print(f"processed {done} of {count} in batches of {BATCH_SIZE}")
+    print(f"processed {done} of {count} in batches of {size}")
     print(f"statements per response: {statements / max(done, 1):.2f}")
     if "--sql" in argv:
         print("wall time per response by statement (ms):")

@@ -627,44 +627,8 @@ def response_process_batch(
     try:
         with transaction.atomic(), lock_batch():
             events = _events_drain(event_ids=event_ids or [event_id], limit=limit)
-            if not events:
-                return done
-            cached = pipeline_config_cached()
-            ids = [rid for _eid, rid in events]
-            try:
-                locked = _responses_locked(response_ids=ids, config=cached)
-                stamp = next(iter(locked.values()))._config_stamp if locked else None
-                if stamp is not None and (cached is None or cached.stamp != stamp):
-                    # The first batch of a process, or an edit: read the configuration once,
-                    # then the rows again (locked already) with its theme match.
-                    cached = pipeline_config(stamp=stamp)
-                    locked = _responses_locked(response_ids=ids, config=cached)
-            except DatabaseError as exc:  # a deadlock on response rows: one at a time instead
-                raise _BatchWriteFailed from exc
-            items: list[_Planned] = []
-            seen: set[int] = set()
-            for eid, response_id in events:
-                if response_id in seen:  # two events for one response: the first does the work
-                    done.append(eid)
-                    continue
-                try:
-                    item = _response_plan(response=locked.get(response_id), cached=cached)
-                except LockBusy:
-                    retry.append((eid, response_id))
-                    continue
-                except DatabaseError as exc:  # the transaction is aborted: the batch cannot go on
-                    raise _BatchWriteFailed from exc
-                except Exception as exc:  # nothing was written for it (routing reads only)
-                    _record_failure(response_id=response_id, event_id=eid, error=exc)
-                    continue
-                seen.add(response_id)
-                done.append(eid)
-                if item is not None:
-                    items.append(item)
-            try:
-                _batch_write(items)
-            except Exception as exc:
-                raise _BatchWriteFailed from exc
+            if events:
+                _batch_many(events, done=done, retry=retry)
             if done:
                 OutboxEvent.objects.filter(id__in=done, processed_at=None).update(processed_at=timezone.now())
     except _BatchWriteFailed:
@@ -677,6 +641,46 @@ def response_process_batch(
         except Exception:  # recorded as failed; the sweeper publishes it again
             log.warning("response processing failed after a lock conflict", extra={"event_id": eid})
     return done
+
+
+def _batch_many(events: list[tuple[int, int]], *, done: list[int], retry: list[tuple[int, int]]) -> None:
+    """Read and route every response, then write them set-based and cluster (ADR 0007)."""
+    cached = pipeline_config_cached()
+    ids = [rid for _eid, rid in events]
+    try:
+        locked = _responses_locked(response_ids=ids, config=cached)
+        stamp = next(iter(locked.values()))._config_stamp if locked else None
+        if stamp is not None and (cached is None or cached.stamp != stamp):
+            # The first batch of a process, or an edit: read the configuration once, then the
+            # rows again (locked already) with its theme match.
+            cached = pipeline_config(stamp=stamp)
+            locked = _responses_locked(response_ids=ids, config=cached)
+    except DatabaseError as exc:  # a deadlock on response rows: one at a time instead
+        raise _BatchWriteFailed from exc
+    items: list[_Planned] = []
+    seen: set[int] = set()
+    for eid, response_id in events:
+        if response_id in seen:  # two events for one response: the first does the work
+            done.append(eid)
+            continue
+        try:
+            item = _response_plan(response=locked.get(response_id), cached=cached)
+        except LockBusy:
+            retry.append((eid, response_id))
+            continue
+        except DatabaseError as exc:  # the transaction is aborted: the batch cannot go on
+            raise _BatchWriteFailed from exc
+        except Exception as exc:  # nothing was written for it (routing reads only)
+            _record_failure(response_id=response_id, event_id=eid, error=exc)
+            continue
+        seen.add(response_id)
+        done.append(eid)
+        if item is not None:
+            items.append(item)
+    try:
+        _batch_write(items)
+    except Exception as exc:
+        raise _BatchWriteFailed from exc
 
 
 def _lock_conflict(exc: DatabaseError) -> bool:

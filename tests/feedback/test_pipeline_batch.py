@@ -329,9 +329,11 @@ def test_two_events_for_one_response_in_a_batch_give_one_insight(source):
 def test_the_batch_writes_what_the_single_path_writes(source):
     from feedback.processing import response_process
 
-    alone, batched = pending(source, 1), pending(source, 1)
+    alone, batched = pending(source, 1), pending(source, 2)
     response_process(response_id=alone[0].object_id, event_id=alone[0].id)
-    response_process_batch(event_id=batched[0].id, limit=1)
+    with mock.patch.object(processing, "_batch_write", wraps=processing._batch_write) as written:
+        response_process_batch(event_id=batched[0].id, limit=2)
+    assert written.call_count == 1  # set-based
     rows = []
     for event in (alone[0], batched[0]):
         response = Response.objects.get(id=event.object_id)
