@@ -232,10 +232,9 @@ def insight_plan(
     )
 
 
-def _action_notification(plan: InsightPlan) -> list[Notification]:
-    """The owner's "new action" notification rows (the action is saved: its id is in them)."""
-    action, response = plan.action, plan.response
-    assert action is not None and action.id is not None
+def _action_notification(plan: InsightPlan, action: ActionItem) -> list[Notification]:
+    """The owner's "new action" notification rows (``action`` is saved: its id is in them)."""
+    response = plan.response
     return notification_rows(
         user=action.owner,
         subject=f"New action: {action.title}",
@@ -278,7 +277,7 @@ def insight_create(
     if plan.action is not None:
         plan.action.save(force_insert=True)  # simple-history writes the first audit record
         ActionInsight.objects.create(action=plan.action, insight=insight)
-        notification_bulk_create(rows=_action_notification(plan))
+        notification_bulk_create(rows=_action_notification(plan, plan.action))
     return insight
 
 
@@ -475,7 +474,7 @@ def _batch_write(items: list[_Planned]) -> None:
             [ActionInsight(action=p.action, insight=p.insight) for p in plans if p.action is not None]
         )
         notification_bulk_create(
-            rows=[n for p in plans if p.action is not None for n in _action_notification(p)]
+            rows=[n for p in plans if p.action is not None for n in _action_notification(p, p.action)]
         )
     _batch_cluster(plans, config=items[0].config)
 
