@@ -90,7 +90,8 @@ def main(argv: list[str]) -> None:
         print("wall time per response by statement (ms):")
         for head, total in sorted(seconds.items(), key=lambda kv: -kv[1])[:15]:
             print(f"  {total / max(done, 1) * 1000:6.2f}  {head}")
-    print(f"CPU per response (this process): {cpu / max(done, 1) * 1000:.2f} ms; wall {wall / max(done, 1) * 1000:.2f} ms")
+    per = max(done, 1)
+    print(f"CPU per response (this process): {cpu / per * 1000:.2f} ms; wall {wall / per * 1000:.2f} ms")
     redis.Redis.from_url(os.environ["REDIS_URL"]).delete(os.environ["CELERY_QUEUE"])
 
 
