@@ -70,7 +70,9 @@ class _SMTPHandler(socketserver.StreamRequestHandler):
             if in_data:
                 if line == ".":
                     server.messages.append({"from": sender, "to": recipients, "data": "\n".join(lines)})
-                    in_data, lines = False, []
+                    # A message ends its mail transaction: the next MAIL on this connection
+                    # starts with no recipients (RFC 5321 §3.3), as a real server does.
+                    sender, recipients, in_data, lines = "", [], False, []
                     self.wfile.write(b"250 OK queued\r\n")
                 else:
                     lines.append(line[1:] if line.startswith("..") else line)
