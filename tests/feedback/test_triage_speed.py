@@ -286,13 +286,19 @@ def test_filter_lists_are_the_scoped_ordered_lists_of_each_model(reference_data,
 @pytest.mark.parametrize(
     "who,url,queries",
     [
-        # session, user, groups, ambassador depts, scope, filter lists, people, 2 counts, rows
-        ("ambassador", "/triage/", 10),
-        ("ambassador", "/triage/?page=2", 10),
-        ("ambassador", "/triage/?tab=closed&sort=priority", 10),
-        # session, user, groups, filter lists, people, 2 counts, rows: no ambassador lookup
-        ("leader", "/triage/", 8),
-        ("leader", "/triage/?page=2", 8),
+        # session, user, groups, ambassador depts, scope, filter lists, people, tab counts (one
+        # statement: the closed count is a subquery of the open aggregate), rows
+        ("ambassador", "/triage/", 9),
+        ("ambassador", "/triage/?page=2", 9),
+        ("ambassador", "/triage/?tab=closed&sort=priority", 9),  # the exact closed count instead
+        # session, user, groups, filter lists, people, tab counts, rows: no ambassador lookup
+        ("leader", "/triage/", 7),
+        ("leader", "/triage/?page=2", 7),
+        ("leader", "/triage/?tab=closed&page=2", 7),
+        # session, user, groups, scope (of the filter lists), filter lists, people, tab counts,
+        # rows, ambassador depts (the navigation asks whether they may triage)
+        ("ambassador", "/my/", 9),
+        ("owner", "/my/", 8),  # owns nothing: an empty tab reads no rows
     ],
 )
 def test_inbox_query_count_is_pinned_with_1000_actions(
