@@ -71,9 +71,10 @@ def _ambassador_ids(request: HttpRequest) -> set[int]:
 # --- inbox and my actions ------------------------------------------------------------------
 
 
-def _badge(tab: str, count: int) -> tuple[str, str]:
-    """A tab's badge and its title: the Closed badge stops counting at the cap ("1000+")."""
-    if tab == "closed" and count > sel.CLOSED_COUNT_CAP:
+def _badge(tab: str, count: int, *, exact: bool) -> tuple[str, str]:
+    """A tab's badge and its title: the Closed badge stops counting at the cap ("1000+")
+    except on the Closed tab itself, which counts every closed action for its pages."""
+    if tab == "closed" and not exact and count > sel.CLOSED_COUNT_CAP:
         return f"{sel.CLOSED_COUNT_CAP}+", f"More than {sel.CLOSED_COUNT_CAP}: the Closed tab shows how many"
     return str(count), ""
 
@@ -125,7 +126,7 @@ def _inbox_context(request: HttpRequest, *, mine_only: bool, query: QueryDict) -
         "page_obj": page,
         "items": page.object_list,
         "rows_html": inbox_rows_html(page.object_list, read_only=read_only),
-        "tabs": [(key, label, *_badge(key, counts[key])) for key, label in sel.TABS],
+        "tabs": [(key, label, *_badge(key, counts[key], exact=on_closed)) for key, label in sel.TABS],
         "read_only": read_only,
         "bulk_form": f.BulkForm(owners=options.owners),
         "owners": options.owners,

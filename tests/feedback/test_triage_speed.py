@@ -311,3 +311,111 @@ def test_inbox_query_count_is_pinned_with_1000_actions(
     client.get(url)  # warm: content types, the session's first save
     with django_assert_num_queries(queries):
         assert client.get(url).status_code == 200
+
+
+# --- the Closed badge -----------------------------------------------------------------------------
+
+
+def _badge(page, key):
+    tab = page.split(f'data-testid="tab-{key}"')[1].split("</a>")[0]
+    return tab.split('<span class="badge"')[1].split("</span>")[0]
+
+
+def test_closed_badge_says_more_than_the_cap_and_the_closed_tab_counts_them_all(
+    ambassador_client, dept_a, ambassador, monkeypatch
+):
+    monkeypatch.setattr(sel, "CLOSED_COUNT_CAP", 3)
+    closed = _bulk_actions(5, dept=dept_a, owner=ambassador)
+    ActionItem.objects.filter(pk__in=[a.pk for a in closed[:4]]).update(status=S.RESOLVED)
+    page = ambassador_client.get(reverse("feedback:triage"), **HX).content.decode()
+    assert _badge(page, "closed") == ' title="More than 3: the Closed tab shows how many">3+'
+    assert _badge(page, "open") == ">1"  # the open tabs are never capped
+    closed_tab = ambassador_client.get(reverse("feedback:triage"), {"tab": "closed"}, **HX).content.decode()
+    assert _badge(closed_tab, "closed") == ">4"
+    assert "Page 1 of 1 · 4 actions" in closed_tab and "Action items, 4 in this view" in closed_tab
+
+
+@pytest.mark.parametrize("closed", [0, 1, 3])
+def test_closed_badge_is_exact_up_to_the_cap(ambassador_client, dept_a, ambassador, monkeypatch, closed):
+    monkeypatch.setattr(sel, "CLOSED_COUNT_CAP", 3)
+    actions = _bulk_actions(4, dept=dept_a, owner=ambassador)
+    ActionItem.objects.filter(pk__in=[a.pk for a in actions[:closed]]).update(status=S.RESOLVED)
+    page = ambassador_client.get(reverse("feedback:triage"), **HX).content.decode()
+    assert _badge(page, "closed") == f">{closed}"
+    counts = sel.inbox_tab_counts(user=ambassador, filters=sel.InboxFilters())
+    assert counts["closed"] == closed
+
+
+def test_capped_closed_count_stops_one_past_the_cap(every_tab, ambassador, monkeypatch):
+    monkeypatch.setattr(sel, "CLOSED_COUNT_CAP", 1)  # the ambassador's department has 2 closed
+    assert sel.inbox_tab_counts(user=ambassador, filters=sel.InboxFilters())["closed"] == 2
+    ActionItemFactory(department=every_tab[0].department, owner=ambassador, status=S.RESOLVED)
+    filters = sel.InboxFilters()
+    assert sel.inbox_tab_counts(user=ambassador, filters=filters)["closed"] == 2  # cap + 1: "1+"
+    assert sel.inbox_tab_counts(user=ambassador, filters=filters, exact_closed=True)["closed"] == 3
+
+
+# --- rows read as values, queries compiled once per shape --------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["ambassador", "leader"])
+@pytest.mark.parametrize("tab", [key for key, _label in sel.TABS])
+@pytest.mark.parametrize("sort", ["due", "-due", "priority", "status"])
+def test_inbox_page_reads_the_rows_of_inbox_list_in_its_order(every_tab, request, who, tab, sort):
+    user = request.getfixturevalue(who)
+    filters = sel.InboxFilters(tab=tab, sort=sort)
+    now = timezone.now()
+    expected = list(sel.inbox_list(user=user, filters=filters, now=now))
+    for offset in (0, 2):
+        rows = sel.inbox_page(user=user, filters=filters, now=now, offset=offset, limit=3)
+        assert [r.pk for r in rows] == [a.pk for a in expected[offset : offset + 3]]
+        for row, action in zip(rows, expected[offset:], strict=False):
+            assert (row.status, row.due_at, row.owner_id, row.is_open) == (
+                action.status,
+                action.due_at,
+                action.owner_id,
+                action.is_open,
+            )
+            assert str(row.owner) == str(action.owner)
+
+
+def test_inbox_rows_show_the_customer_and_source_of_the_response(dept_a, ambassador):
+    response = ResponseFactory(
+        source__program__department=dept_a, source__name="Kiosk", comment="slow", customer__name="Ada"
+    )
+    anonymous = ResponseFactory(source=response.source, customer=None, comment="")
+    for r in (response, anonymous):
+        ActionItemFactory(department=dept_a, owner=ambassador, response=r, status=S.NEW)
+    ActionItemFactory(department=dept_a, owner=ambassador, status=S.NEW)  # no response
+    rows = sel.inbox_page(user=ambassador, filters=sel.InboxFilters(), offset=0, limit=10)
+    by_response = {r.response.id if r.response else None: r.response for r in rows}
+    assert (str(by_response[response.pk].customer), by_response[response.pk].source.name) == ("Ada", "Kiosk")
+    assert by_response[response.pk].comment == "slow"
+    assert by_response[anonymous.pk].customer is None
+    assert by_response[None] is None
+
+
+def test_users_sharing_a_shape_get_their_own_counts_and_rows(
+    every_tab, dept_a, dept_b, ambassador, ambassador_b
+):
+    """The second user runs the SQL compiled for the first, with their own ids."""
+    sel._SHAPES.clear()
+    now = timezone.now()
+    filters = sel.InboxFilters(owner=None)
+    for user in (ambassador, ambassador_b, ambassador):
+        counts = sel.inbox_tab_counts(user=user, filters=filters, now=now)
+        assert counts == _one_by_one(user, filters, now)
+        rows = sel.inbox_page(user=user, filters=filters, now=now, offset=0, limit=50)
+        assert [r.pk for r in rows] == [a.pk for a in sel.inbox_list(user=user, filters=filters, now=now)]
+        assert {r.department_id for r in rows} <= sel.department_ids_for(user=user)
+    assert len(sel._SHAPES) == 3  # open counts, closed count, rows: compiled once for both
+
+
+def test_a_search_or_date_range_is_not_kept_as_a_shape(every_tab, ambassador):
+    sel._SHAPES.clear()
+    for query in ("refund", "late", "again"):
+        sel.inbox_tab_counts(user=ambassador, filters=sel.InboxFilters(q=query))
+    sel.inbox_page(
+        user=ambassador, filters=sel.InboxFilters(date_from=timezone.now().date()), offset=0, limit=5
+    )
+    assert len(sel._SHAPES) == 0
