@@ -24,9 +24,9 @@ from django.utils import timezone
 from charter.models import Department, User
 from charter.roles import Role
 from charter.selectors import department_ids_for, department_scope
+from cxgov.sqlshape import SqlShapes
 
 from ..models import ActionComment, ActionItem, ContactLog, Insight, Loop, Priority
-from ..sqlshape import SqlShapes
 
 S = ActionItem.Status
 OPEN = sorted(ActionItem.OPEN_STATUSES)
@@ -68,9 +68,19 @@ def ambassador_department_ids(*, user: User) -> set[int]:
     """Departments ``user`` is an ambassador of, fetched once per request (cached on the user)."""
     cached: set[int] | None = getattr(user, "_cxgov_ambassador_ids", None)
     if cached is None:
-        cached = set(user.ambassador_of.values_list("id", flat=True)) if user.is_authenticated else set()
+        cached = set()
+        if user.is_authenticated:
+            build = _ambassador_ids_sql
+            sql, params = _SHAPES.sql("ambassador_ids", build, {"user": user.pk})
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                cached = {pk for (pk,) in cursor.fetchall()}
         user._cxgov_ambassador_ids = cached  # type: ignore[attr-defined]
     return cached
+
+
+def _ambassador_ids_sql(*, user: int) -> tuple[str, Any]:
+    return Department.objects.filter(ambassadors=user).values_list("id").query.sql_with_params()
 
 
 def can_triage(*, user: User) -> bool:
@@ -620,14 +630,27 @@ def assignable_users(*, user: User) -> list[User]:
     """People an action can be given to: members, ambassadors and leaders of the departments
     in scope (everyone active for the CX leader)."""
     ids = department_ids_for(user=user)
+    values = {"scope": None if ids is None else sorted(ids), "user": user.pk}
+    if ids is not None and not ids:
+        values["scope"] = None  # nobody's departments: the user alone (no SQL for IN ())
+        values["alone"] = user.pk
+    sql, params = _SHAPES.sql("assignable", _assignable_users_sql, values)
+    columns = ["id", "username", "first_name", "last_name"]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [User.from_db(connection.alias, columns, list(row)) for row in cursor.fetchall()]
+
+
+def _assignable_users_sql(*, scope: list[int] | None, user: int, alone: int | None = None) -> tuple[str, Any]:
     qs = User.objects.filter(is_active=True)
-    if ids is not None:
+    if alone is not None:
+        qs = qs.filter(pk=alone)
+    elif scope is not None:
         qs = qs.filter(
-            Q(departments__in=ids) | Q(ambassador_of__in=ids) | Q(led_departments__in=ids) | Q(pk=user.pk)
+            Q(departments__in=scope) | Q(ambassador_of__in=scope) | Q(led_departments__in=scope) | Q(pk=user)
         ).distinct()
-    return list(
-        qs.only("id", "username", "first_name", "last_name").order_by("first_name", "last_name", "username")
-    )
+    qs = qs.order_by("first_name", "last_name", "username")
+    return qs.values_list("id", "username", "first_name", "last_name").query.sql_with_params()
 
 
 # --- SLA badge -----------------------------------------------------------------------------

@@ -8,8 +8,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from cxgov.sqlshape import SqlShapes
 from feedback.models import ActionItem
-from feedback.sqlshape import SqlShapes
 from tests.factories import ActionItemFactory
 
 
