@@ -258,8 +258,9 @@ ROW_COLUMNS = (
 )
 _ACTION_COLUMNS = ROW_COLUMNS[:14]
 
-# Every inbox query, compiled once per shape (ADR 0007): the user, their departments, "now"
-# and the filter ids change from request to request, the SQL does not.
+# Every inbox query, compiled once per shape (docs/decisions/0007-sql-compiled-once-per-shape.md):
+# the user, their departments, "now" and the filter ids change from request to request, the SQL
+# does not.
 _SHAPES = SqlShapes(maxsize=512)
 _FILTER_IDS = ("theme", "owner", "program", "source", "touchpoint", "department")
 

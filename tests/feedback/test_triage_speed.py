@@ -419,3 +419,15 @@ def test_a_search_or_date_range_is_not_kept_as_a_shape(every_tab, ambassador):
         user=ambassador, filters=sel.InboxFilters(date_from=timezone.now().date()), offset=0, limit=5
     )
     assert len(sel._SHAPES) == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "short", "x" * 90, "x" * 91, "y" * 200, "café", "e\u0301" * 60, "é" * 95, "a & <b>"],
+)
+def test_row_comments_are_truncated_as_truncatechars_does(text):
+    from django.template.defaultfilters import truncatechars
+
+    from feedback.triage.rows import _truncate
+
+    assert _truncate(text, 90) == truncatechars(text, 90)
