@@ -18,6 +18,8 @@ from django.db import connection
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy
 
 from charter.models import Department
 from feedback.models import ActionItem
@@ -208,6 +210,9 @@ def _stock(widget):
         (FastSelect(choices=[("", "Any"), ('x"y', "quoted")]), 'x"y'),
         (FastSelect(choices=[("Group <1>", [(1, "one"), (2, "two")]), (3, "three")]), 2),
         (FastSelect(attrs={"required": True, "disabled": False, "data-x": "<q>"}, choices=[(1, "a")]), None),
+        # lazy and safe labels and attributes: escaped (or not) as Django's templates do
+        (FastSelect(choices=[("", gettext_lazy("Any")), (1, mark_safe("<i>one</i>")), (2, "x'y")]), 2),
+        (FastSelect(attrs={"data-x": mark_safe("<q>"), "title": gettext_lazy("Tab")}, choices=[]), None),
         (FastDateInput(attrs={"type": "date"}), timezone.now().date()),
         (FastDateInput(attrs={"type": "date"}), None),
         (FastTextInput(attrs={"maxlength": 20}), "<script>"),
