@@ -97,13 +97,27 @@ def is_read_only(*, user: User) -> bool:
 
 def can_edit(*, user: User, action: ActionItem, ambassador_ids: set[int] | None = None) -> bool:
     """CX leaders, the department's ambassadors and the action's owner may change it."""
+    return action_editor(user=user, ambassador_ids=ambassador_ids)(action)
+
+
+def action_editor(*, user: User, ambassador_ids: set[int] | None = None) -> Callable[[Any], bool]:
+    """``can_edit`` for many actions of one user: the user's side of the rule is read once
+    (``request.user`` is a lazy proxy; fifty rows asking it for roles cost ~0.6 ms). The
+    ambassador departments are still fetched only when a row needs them."""
     if user.is_superuser or user.is_cx_leader:
-        return True
-    if action.owner_id == user.pk:
-        return True
-    if ambassador_ids is None:
-        ambassador_ids = ambassador_department_ids(user=user)
-    return action.department_id in ambassador_ids
+        return lambda action: True
+    pk = user.pk
+    ids = ambassador_ids
+
+    def editable(action: Any) -> bool:
+        nonlocal ids
+        if action.owner_id == pk:
+            return True
+        if ids is None:
+            ids = ambassador_department_ids(user=user)
+        return action.department_id in ids
+
+    return editable
 
 
 # --- scoping ------------------------------------------------------------------------------

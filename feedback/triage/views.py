@@ -109,10 +109,11 @@ def _inbox_context(request: HttpRequest, *, mine_only: bool, query: QueryDict) -
     read_only = sel.is_read_only(user=user)
     # One reverse() for the page, not two per row; the path is the same with another pk.
     detail_url = reverse("feedback:action-detail", kwargs={"pk": 0}).removesuffix("0/")
+    # fetches the ambassador departments once, and only when a row needs them
+    editable = sel.action_editor(user=user)
     for item in page.object_list:
         item.sla = sel.sla_badge(item, now=now)
-        # can_edit fetches the ambassador departments once, and only when a row needs them
-        item.editable = not read_only and sel.can_edit(user=user, action=item)
+        item.editable = not read_only and editable(item)
         item.url = f"{detail_url}{item.pk}/"
     url_name = "feedback:my-actions" if mine_only else "feedback:triage"
     undo = request.session.get(UNDO_KEY)

@@ -436,3 +436,23 @@ def test_row_comments_are_truncated_as_truncatechars_does(text):
     from feedback.triage.rows import _truncate
 
     assert _truncate(text, 90) == truncatechars(text, 90)
+
+
+@pytest.mark.parametrize(
+    "who,expected",
+    [
+        ("leader", [True] * 10),
+        ("ambassador", [True] * 8 + [False, False]),  # their department's and their own, not dept_b's
+        ("owner", [True, False, True, True, True, False, True, True, True, True]),  # their own only
+        ("executive", [False] * 10),  # (and read-only on every page)
+    ],
+)
+def test_action_editor_says_who_may_change_which_action_asking_for_ambassadors_once(
+    every_tab, request, who, expected, django_assert_max_num_queries
+):
+    user = UserFactory._meta.model.objects.get(pk=request.getfixturevalue(who).pk)  # nothing cached
+    user.roles  # noqa: B018  (the groups query, which the page has made already)
+    with django_assert_max_num_queries(1):
+        editable = sel.action_editor(user=user)
+        assert [editable(a) for a in every_tab] == expected
+    assert [sel.can_edit(user=user, action=a) for a in every_tab] == expected
