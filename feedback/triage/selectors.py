@@ -372,7 +372,8 @@ def inbox_list(
     outside their scope, which the filter bar's list does not have."""
     now = now or timezone.now()
     ids = _inbox_values(user=user, filters=filters, mine_only=mine_only, now=now)
-    return _inbox_list_queryset(mine_only=mine_only, **ids, filters=filters)
+    joins = ["owner", "response__customer", "response__source"] + (["department"] if mine_only else [])
+    return _inbox_list_queryset(mine_only=mine_only, **ids, filters=filters).select_related(*joins)
 
 
 def _inbox_list_queryset(
