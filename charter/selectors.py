@@ -8,7 +8,12 @@ answer 404 (not 403) and existence does not leak.
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.db import connection
 from django.db.models import Model, Q, QuerySet
+
+from cxgov.sqlshape import SqlShapes
 
 from .models import Department, User
 
@@ -21,13 +26,23 @@ def department_ids_for(*, user: User) -> set[int] | None:
         return None
     cached = getattr(user, "_cxgov_department_ids", None)
     if cached is None:
-        cached = set(
-            Department.objects.filter(Q(members=user) | Q(ambassadors=user) | Q(leader=user)).values_list(
-                "id", flat=True
-            )
-        )
+        # Every page asks this once: compiled once per process (``cxgov.sqlshape``), not per request.
+        sql, params = _SHAPES.sql("department_ids", _department_ids_sql, {"user": user.pk})
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            cached = {pk for (pk,) in cursor.fetchall()}
         user._cxgov_department_ids = cached  # type: ignore[attr-defined]
     return cached
+
+
+_SHAPES = SqlShapes(maxsize=8)
+
+
+def _department_ids_sql(*, user: int) -> tuple[str, Any]:
+    query = Department.objects.filter(Q(members=user) | Q(ambassadors=user) | Q(leader=user)).values_list(
+        "id"
+    )
+    return query.query.sql_with_params()
 
 
 def department_scope[M: Model](qs: QuerySet[M], *, user: User, field: str = "department") -> QuerySet[M]:
@@ -56,7 +71,6 @@ def department_ambassador_ids(*, user: User) -> set[int]:
 # follow the department scope above.
 
 from dataclasses import dataclass, field  # noqa: E402
-from typing import Any  # noqa: E402
 
 from django.db.models import Avg, Prefetch  # noqa: E402
 

@@ -32,6 +32,15 @@ def esc(value: Any) -> str:
     return html.escape(str(value))
 
 
+def _truncate(text: str, length: int) -> str:
+    """``truncatechars``: an ASCII text that fits is returned as it is (what Django returns for
+    it, without walking it character by character for combining marks); anything else goes
+    through Django."""
+    if len(text) <= length and text.isascii():
+        return text
+    return truncatechars(text, length)
+
+
 def _customer_line(item: Any) -> str:
     response = item.response
     if response is None:
@@ -39,7 +48,7 @@ def _customer_line(item: Any) -> str:
     customer = esc(response.customer or "Anonymous")
     line = f"{customer} · {esc(response.source.name)}"
     if response.comment:
-        line += f" — “{esc(truncatechars(response.comment, 90))}”"
+        line += f" — “{esc(_truncate(response.comment, 90))}”"
     return f'<div class="muted small">{line}</div>'
 
 

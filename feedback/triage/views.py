@@ -71,6 +71,14 @@ def _ambassador_ids(request: HttpRequest) -> set[int]:
 # --- inbox and my actions ------------------------------------------------------------------
 
 
+def _badge(tab: str, count: int, *, exact: bool) -> tuple[str, str]:
+    """A tab's badge and its title: the Closed badge stops counting at the cap ("1000+")
+    except on the Closed tab itself, which counts every closed action for its pages."""
+    if tab == "closed" and not exact and count > sel.CLOSED_COUNT_CAP:
+        return f"{sel.CLOSED_COUNT_CAP}+", f"More than {sel.CLOSED_COUNT_CAP}: the Closed tab shows how many"
+    return str(count), ""
+
+
 def _inbox_context(request: HttpRequest, *, mine_only: bool, query: QueryDict) -> dict[str, Any]:
     user = request.user
     now = timezone.now()
@@ -78,21 +86,34 @@ def _inbox_context(request: HttpRequest, *, mine_only: bool, query: QueryDict) -
     form = f.InboxFilterForm(query, options=options)
     form.is_valid()
     filters = form.filters()
-    rows = sel.inbox_list(user=user, filters=filters, mine_only=mine_only, now=now)
-    counts = sel.inbox_tab_counts(user=user, filters=filters, mine_only=mine_only, now=now)
-    paginator = Paginator(rows, PAGE_SIZE)
+    on_closed = filters.tab == "closed"  # paginates by the closed count: count them all
+    counts = sel.inbox_tab_counts(
+        user=user, filters=filters, mine_only=mine_only, now=now, exact_closed=on_closed
+    )
+    paginator = Paginator([], PAGE_SIZE)  # the page's rows come from sel.inbox_page
     paginator.count = counts[filters.tab]  # same filters and tab: spare the COUNT(*) query
     page = paginator.get_page(query.get("page"))
-    page.object_list = sel.inbox_rows_attach(
-        list(page.object_list), departments=options.departments, themes=options.themes
+    rows = (
+        sel.inbox_page(
+            user=user,
+            filters=filters,
+            mine_only=mine_only,
+            now=now,
+            offset=(page.number - 1) * PAGE_SIZE,
+            limit=PAGE_SIZE,
+        )
+        if paginator.count
+        else []  # an empty tab has no rows to read
     )
+    page.object_list = sel.inbox_rows_attach(rows, departments=options.departments, themes=options.themes)
     read_only = sel.is_read_only(user=user)
     # One reverse() for the page, not two per row; the path is the same with another pk.
     detail_url = reverse("feedback:action-detail", kwargs={"pk": 0}).removesuffix("0/")
+    # fetches the ambassador departments once, and only when a row needs them
+    editable = sel.action_editor(user=user)
     for item in page.object_list:
         item.sla = sel.sla_badge(item, now=now)
-        # can_edit fetches the ambassador departments once, and only when a row needs them
-        item.editable = not read_only and sel.can_edit(user=user, action=item)
+        item.editable = not read_only and editable(item)
         item.url = f"{detail_url}{item.pk}/"
     url_name = "feedback:my-actions" if mine_only else "feedback:triage"
     undo = request.session.get(UNDO_KEY)
@@ -106,7 +127,7 @@ def _inbox_context(request: HttpRequest, *, mine_only: bool, query: QueryDict) -
         "page_obj": page,
         "items": page.object_list,
         "rows_html": inbox_rows_html(page.object_list, read_only=read_only),
-        "tabs": [(key, label, counts[key]) for key, label in sel.TABS],
+        "tabs": [(key, label, *_badge(key, counts[key], exact=on_closed)) for key, label in sel.TABS],
         "read_only": read_only,
         "bulk_form": f.BulkForm(owners=options.owners),
         "owners": options.owners,

@@ -18,6 +18,8 @@ from django.db import connection
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy
 
 from charter.models import Department
 from feedback.models import ActionItem
@@ -208,6 +210,9 @@ def _stock(widget):
         (FastSelect(choices=[("", "Any"), ('x"y', "quoted")]), 'x"y'),
         (FastSelect(choices=[("Group <1>", [(1, "one"), (2, "two")]), (3, "three")]), 2),
         (FastSelect(attrs={"required": True, "disabled": False, "data-x": "<q>"}, choices=[(1, "a")]), None),
+        # lazy and safe labels and attributes: escaped (or not) as Django's templates do
+        (FastSelect(choices=[("", gettext_lazy("Any")), (1, mark_safe("<i>one</i>")), (2, "x'y")]), 2),
+        (FastSelect(attrs={"data-x": mark_safe("<q>"), "title": gettext_lazy("Tab")}, choices=[]), None),
         (FastDateInput(attrs={"type": "date"}), timezone.now().date()),
         (FastDateInput(attrs={"type": "date"}), None),
         (FastTextInput(attrs={"maxlength": 20}), "<script>"),
@@ -286,13 +291,19 @@ def test_filter_lists_are_the_scoped_ordered_lists_of_each_model(reference_data,
 @pytest.mark.parametrize(
     "who,url,queries",
     [
-        # session, user, groups, ambassador depts, scope, filter lists, people, 2 counts, rows
-        ("ambassador", "/triage/", 10),
-        ("ambassador", "/triage/?page=2", 10),
-        ("ambassador", "/triage/?tab=closed&sort=priority", 10),
-        # session, user, groups, filter lists, people, 2 counts, rows: no ambassador lookup
-        ("leader", "/triage/", 8),
-        ("leader", "/triage/?page=2", 8),
+        # session, user, groups, ambassador depts, scope, filter lists, people, tab counts (one
+        # statement: the closed count is a subquery of the open aggregate), rows
+        ("ambassador", "/triage/", 9),
+        ("ambassador", "/triage/?page=2", 9),
+        ("ambassador", "/triage/?tab=closed&sort=priority", 9),  # the exact closed count instead
+        # session, user, groups, filter lists, people, tab counts, rows: no ambassador lookup
+        ("leader", "/triage/", 7),
+        ("leader", "/triage/?page=2", 7),
+        ("leader", "/triage/?tab=closed&page=2", 7),
+        # session, user, groups, scope (of the filter lists), filter lists, people, tab counts,
+        # rows, ambassador depts (the navigation asks whether they may triage)
+        ("ambassador", "/my/", 9),
+        ("owner", "/my/", 8),  # owns nothing: an empty tab reads no rows
     ],
 )
 def test_inbox_query_count_is_pinned_with_1000_actions(
@@ -305,3 +316,143 @@ def test_inbox_query_count_is_pinned_with_1000_actions(
     client.get(url)  # warm: content types, the session's first save
     with django_assert_num_queries(queries):
         assert client.get(url).status_code == 200
+
+
+# --- the Closed badge -----------------------------------------------------------------------------
+
+
+def _badge(page, key):
+    tab = page.split(f'data-testid="tab-{key}"')[1].split("</a>")[0]
+    return tab.split('<span class="badge"')[1].split("</span>")[0]
+
+
+def test_closed_badge_says_more_than_the_cap_and_the_closed_tab_counts_them_all(
+    ambassador_client, dept_a, ambassador, monkeypatch
+):
+    monkeypatch.setattr(sel, "CLOSED_COUNT_CAP", 3)
+    closed = _bulk_actions(5, dept=dept_a, owner=ambassador)
+    ActionItem.objects.filter(pk__in=[a.pk for a in closed[:4]]).update(status=S.RESOLVED)
+    page = ambassador_client.get(reverse("feedback:triage"), **HX).content.decode()
+    assert _badge(page, "closed") == ' title="More than 3: the Closed tab shows how many">3+'
+    assert _badge(page, "open") == ">1"  # the open tabs are never capped
+    closed_tab = ambassador_client.get(reverse("feedback:triage"), {"tab": "closed"}, **HX).content.decode()
+    assert _badge(closed_tab, "closed") == ">4"
+    assert "Page 1 of 1 · 4 actions" in closed_tab and "Action items, 4 in this view" in closed_tab
+
+
+@pytest.mark.parametrize("closed", [0, 1, 3])
+def test_closed_badge_is_exact_up_to_the_cap(ambassador_client, dept_a, ambassador, monkeypatch, closed):
+    monkeypatch.setattr(sel, "CLOSED_COUNT_CAP", 3)
+    actions = _bulk_actions(4, dept=dept_a, owner=ambassador)
+    ActionItem.objects.filter(pk__in=[a.pk for a in actions[:closed]]).update(status=S.RESOLVED)
+    page = ambassador_client.get(reverse("feedback:triage"), **HX).content.decode()
+    assert _badge(page, "closed") == f">{closed}"
+    counts = sel.inbox_tab_counts(user=ambassador, filters=sel.InboxFilters())
+    assert counts["closed"] == closed
+
+
+def test_capped_closed_count_stops_one_past_the_cap(every_tab, ambassador, monkeypatch):
+    monkeypatch.setattr(sel, "CLOSED_COUNT_CAP", 1)  # the ambassador's department has 2 closed
+    assert sel.inbox_tab_counts(user=ambassador, filters=sel.InboxFilters())["closed"] == 2
+    ActionItemFactory(department=every_tab[0].department, owner=ambassador, status=S.RESOLVED)
+    filters = sel.InboxFilters()
+    assert sel.inbox_tab_counts(user=ambassador, filters=filters)["closed"] == 2  # cap + 1: "1+"
+    assert sel.inbox_tab_counts(user=ambassador, filters=filters, exact_closed=True)["closed"] == 3
+
+
+# --- rows read as values, queries compiled once per shape --------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["ambassador", "leader"])
+@pytest.mark.parametrize("tab", [key for key, _label in sel.TABS])
+@pytest.mark.parametrize("sort", ["due", "-due", "priority", "status"])
+def test_inbox_page_reads_the_rows_of_inbox_list_in_its_order(every_tab, request, who, tab, sort):
+    user = request.getfixturevalue(who)
+    filters = sel.InboxFilters(tab=tab, sort=sort)
+    now = timezone.now()
+    expected = list(sel.inbox_list(user=user, filters=filters, now=now))
+    for offset in (0, 2):
+        rows = sel.inbox_page(user=user, filters=filters, now=now, offset=offset, limit=3)
+        assert [r.pk for r in rows] == [a.pk for a in expected[offset : offset + 3]]
+        for row, action in zip(rows, expected[offset:], strict=False):
+            assert (row.status, row.due_at, row.owner_id, row.is_open) == (
+                action.status,
+                action.due_at,
+                action.owner_id,
+                action.is_open,
+            )
+            assert str(row.owner) == str(action.owner)
+
+
+def test_inbox_rows_show_the_customer_and_source_of_the_response(dept_a, ambassador):
+    response = ResponseFactory(
+        source__program__department=dept_a, source__name="Kiosk", comment="slow", customer__name="Ada"
+    )
+    anonymous = ResponseFactory(source=response.source, customer=None, comment="")
+    for r in (response, anonymous):
+        ActionItemFactory(department=dept_a, owner=ambassador, response=r, status=S.NEW)
+    ActionItemFactory(department=dept_a, owner=ambassador, status=S.NEW)  # no response
+    rows = sel.inbox_page(user=ambassador, filters=sel.InboxFilters(), offset=0, limit=10)
+    by_response = {r.response.id if r.response else None: r.response for r in rows}
+    assert (str(by_response[response.pk].customer), by_response[response.pk].source.name) == ("Ada", "Kiosk")
+    assert by_response[response.pk].comment == "slow"
+    assert by_response[anonymous.pk].customer is None
+    assert by_response[None] is None
+
+
+def test_users_sharing_a_shape_get_their_own_counts_and_rows(
+    every_tab, dept_a, dept_b, ambassador, ambassador_b
+):
+    """The second user runs the SQL compiled for the first, with their own ids."""
+    sel._SHAPES.clear()
+    now = timezone.now()
+    filters = sel.InboxFilters(owner=None)
+    for user in (ambassador, ambassador_b, ambassador):
+        counts = sel.inbox_tab_counts(user=user, filters=filters, now=now)
+        assert counts == _one_by_one(user, filters, now)
+        rows = sel.inbox_page(user=user, filters=filters, now=now, offset=0, limit=50)
+        assert [r.pk for r in rows] == [a.pk for a in sel.inbox_list(user=user, filters=filters, now=now)]
+        assert {r.department_id for r in rows} <= sel.department_ids_for(user=user)
+    assert len(sel._SHAPES) == 3  # open counts, closed count, rows: compiled once for both
+
+
+def test_a_search_or_date_range_is_not_kept_as_a_shape(every_tab, ambassador):
+    sel._SHAPES.clear()
+    for query in ("refund", "late", "again"):
+        sel.inbox_tab_counts(user=ambassador, filters=sel.InboxFilters(q=query))
+    sel.inbox_page(
+        user=ambassador, filters=sel.InboxFilters(date_from=timezone.now().date()), offset=0, limit=5
+    )
+    assert len(sel._SHAPES) == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "short", "x" * 90, "x" * 91, "y" * 200, "café", "e\u0301" * 60, "é" * 95, "a & <b>"],
+)
+def test_row_comments_are_truncated_as_truncatechars_does(text):
+    from django.template.defaultfilters import truncatechars
+
+    from feedback.triage.rows import _truncate
+
+    assert _truncate(text, 90) == truncatechars(text, 90)
+
+
+@pytest.mark.parametrize(
+    "who,expected",
+    [
+        ("leader", [True] * 10),
+        ("ambassador", [True] * 8 + [False, False]),  # their department's and their own, not dept_b's
+        ("owner", [True, False, True, True, True, False, True, True, True, True]),  # their own only
+        ("executive", [False] * 10),  # (and read-only on every page)
+    ],
+)
+def test_action_editor_says_who_may_change_which_action_asking_for_ambassadors_once(
+    every_tab, request, who, expected, django_assert_max_num_queries
+):
+    user = UserFactory._meta.model.objects.get(pk=request.getfixturevalue(who).pk)  # nothing cached
+    user.roles  # noqa: B018  (the groups query, which the page has made already)
+    with django_assert_max_num_queries(1):
+        editable = sel.action_editor(user=user)
+        assert [editable(a) for a in every_tab] == expected
+    assert [sel.can_edit(user=user, action=a) for a in every_tab] == expected
