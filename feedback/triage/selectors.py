@@ -272,7 +272,7 @@ ROW_COLUMNS = (
 )
 _ACTION_COLUMNS = ROW_COLUMNS[:14]
 
-# Every inbox query, compiled once per shape (docs/decisions/0007-sql-compiled-once-per-shape.md):
+# Every inbox query, compiled once per shape (docs/decisions/0008-sql-compiled-once-per-shape.md):
 # the user, their departments, "now" and the filter ids change from request to request, the SQL
 # does not.
 _SHAPES = SqlShapes(maxsize=512)
