@@ -123,7 +123,7 @@ class SqlShapes:
         except KeyError:
             try:
                 shape = _Shape(build, values)
-            except ValueError:
+            except (ValueError, OverflowError):  # OverflowError: arithmetic on a year-1 stand-in
                 if self.strict:
                     raise
                 shape = None

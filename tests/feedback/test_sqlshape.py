@@ -72,6 +72,23 @@ def test_a_value_that_changes_the_sql_is_refused_not_guessed(dept_a, owner):
         assert lenient.sql("k", fn, values) == list_of(fn(**values))
 
 
+def test_arithmetic_on_a_time_is_compiled_with_the_real_time(dept_a, owner):
+    """A year-1 stand-in cannot go back a week (OverflowError): such a shape is not templated."""
+    ActionItemFactory(department=dept_a, owner=owner)
+
+    def build(*, now):
+        return (
+            ActionItem.objects.filter(due_at__gte=now - timedelta(days=7))
+            .values_list("id")
+            .query.sql_with_params()
+        )
+
+    now = timezone.now()
+    lenient = SqlShapes()
+    assert lenient.sql("week", build, {"now": now}) == list_of(build(now=now))
+    assert lenient.sql("week", build, {"now": now}) == list_of(build(now=now))
+
+
 def list_of(sql_params):
     sql, params = sql_params
     return sql, list(params)
