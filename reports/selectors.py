@@ -9,12 +9,15 @@ Every selector runs a fixed number of queries, whatever the number of rows.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection, connections, transaction
 from django.db.models import (
     Count,
     DurationField,
@@ -749,24 +752,52 @@ def systemic_actions(
     return out
 
 
-def report_data(
-    *, department_ids: DepartmentIds, period: Period, now: datetime | None = None
-) -> dict[str, Any]:
-    """Every figure of the PDF report, organisation and per department, in a fixed number of
-    queries whatever the number of departments, months or responses."""
-    now = now or timezone.now()
-    departments = departments_named(department_ids)
-    rows = response_rollup(department_ids=department_ids, period=period)
-    program_ids = {r["program_id"] for r in rows}
-    programs = {p.pk: p for p in Program.objects.filter(id__in=program_ids).select_related("department")}
-    dept_names = {d.pk: (d.slug, d.name) for d in departments}
-    trends = rollup_trends(rows, period=period)
-    by_department = rollup_by(rows, key="department_id", names=dept_names)
-    loops, loops_per_department = loop_closure_by_department(
-        department_ids=department_ids, period=period, now=now
-    )
+def report_work_mem() -> None:
+    """The theme counts join ~half a million theme rows to their responses: with the default
+    4 MB the hash spills to disk in eight batches; 32 MB keeps it in memory (this transaction
+    only)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem = '32MB'")
 
-    # Themes: org-wide top five, each department's top three, with quotes in one statement.
+
+def _aside[T](fn: Callable[[], T], *, aside: bool) -> Callable[[], T]:
+    """``fn`` started now in a thread, on a database connection of its own, so that PostgreSQL
+    runs its queries while the caller's run on the caller's connection; call the returned
+    function for the result (or the error). Not ``aside``: ``fn`` runs when its result is asked.
+
+    Only for a caller outside any transaction: a second connection does not see what the
+    caller's open transaction wrote (a test's, say). Each statement reads its own snapshot
+    either way (READ COMMITTED), as the queries did one after the other on one connection."""
+    if not aside:
+        return fn
+    done: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            with transaction.atomic():
+                report_work_mem()
+                done.set_result(fn())
+        except BaseException as exc:  # handed to the caller, which raises it
+            done.set_exception(exc)
+        finally:
+            connections.close_all()  # this thread's connections only
+
+    threading.Thread(target=run, name="cxgov-report-aside", daemon=True).start()
+    return done.result
+
+
+def _theme_figures(
+    *, department_ids: DepartmentIds, period: Period
+) -> tuple[
+    list[int],
+    dict[int, int],
+    dict[int, Theme],
+    dict[int | None, list[dict[str, Any]]],
+    dict[tuple[int, int | None], list[Response]],
+]:
+    """The themes of the report: org-wide top five, each department's top three, with quotes
+    in one statement. Three queries, the theme roll-up the heaviest of the report."""
     theme_rows = theme_rollup(department_ids=department_ids, period=period)
     themes_by_id = {t.pk: t for t in Theme.objects.filter(id__in={r["theme_id"] for r in theme_rows})}
     mentions: dict[int, int] = {}
@@ -782,6 +813,27 @@ def report_data(
         del items[3:]
         wanted += [(r["theme_id"], dept_id) for r in items]
     quotes = theme_quotes(department_ids=department_ids, period=period, wanted=wanted, per=3)
+    return top, mentions, themes_by_id, per_department_themes, quotes
+
+
+def report_data(
+    *, department_ids: DepartmentIds, period: Period, now: datetime | None = None, aside: bool = False
+) -> dict[str, Any]:
+    """Every figure of the PDF report, organisation and per department, in a fixed number of
+    queries whatever the number of departments, months or responses. ``aside``: the theme
+    queries run on a second connection meanwhile (see ``_aside``)."""
+    now = now or timezone.now()
+    theme_figures = _aside(lambda: _theme_figures(department_ids=department_ids, period=period), aside=aside)
+    departments = departments_named(department_ids)
+    rows = response_rollup(department_ids=department_ids, period=period)
+    program_ids = {r["program_id"] for r in rows}
+    programs = {p.pk: p for p in Program.objects.filter(id__in=program_ids).select_related("department")}
+    dept_names = {d.pk: (d.slug, d.name) for d in departments}
+    trends = rollup_trends(rows, period=period)
+    by_department = rollup_by(rows, key="department_id", names=dept_names)
+    loops, loops_per_department = loop_closure_by_department(
+        department_ids=department_ids, period=period, now=now
+    )
     actions = systemic_actions(department_ids=department_ids, period=period)
     actions_by_theme: dict[int, list[ActionItem]] = {}
     actions_by_department: dict[int, list[ActionItem]] = {}
@@ -790,6 +842,7 @@ def report_data(
             actions_by_theme.setdefault(action.theme_id, []).append(action)
         actions_by_department.setdefault(action.department_id, []).append(action)
 
+    top, mentions, themes_by_id, per_department_themes, quotes = theme_figures()
     themes = []
     for theme_id in top:
         theme = themes_by_id[theme_id]
