@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import threading
 
@@ -96,3 +97,15 @@ def test_a_failed_warm_up_leaves_the_pdfs_working(
     thread.join(timeout=30)
     assert pdf._warm_done.is_set()
     assert "Still fine" in _text(render_pdf(html="<p>Still fine</p>"))
+
+
+def test_full_collections_are_rare_while_any_thread_lays_out_and_as_before_afterwards() -> None:
+    before = gc.get_threshold()
+    with pdf._collections.during_layout():
+        assert gc.get_threshold() == (*before[:2], pdf.FULL_COLLECTION_EVERY)
+        with pdf._collections.during_layout():  # a second thread's layout
+            pass
+        assert gc.get_threshold()[2] == pdf.FULL_COLLECTION_EVERY  # the first is still laying out
+    assert gc.get_threshold() == before
+    render_pdf(html="<p>x</p>")
+    assert gc.get_threshold() == before
