@@ -774,14 +774,21 @@ def _aside[T](fn: Callable[[], T], *, aside: bool) -> Callable[[], T]:
     done: Future[T] = Future()
 
     def run() -> None:
+        value: list[T] = []
+        error: BaseException | None = None
         try:
             with transaction.atomic():
                 report_work_mem()
-                done.set_result(fn())
+                value.append(fn())
         except BaseException as exc:  # handed to the caller, which raises it
-            done.set_exception(exc)
+            error = exc
         finally:
             connections.close_all()  # this thread's connections only
+        # Only now, committed and disconnected: the caller never races this transaction.
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(value[0])
 
     threading.Thread(target=run, name="cxgov-report-aside", daemon=True).start()
     return done.result
