@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import logging
 import mimetypes
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -77,15 +78,35 @@ class _FewFullCollections:
             yield
         finally:
             with self.lock:
-                self.layouts -= 1
+                self.layouts = max(self.layouts - 1, 0)
                 if self.layouts == 0 and self.saved is not None:
                     gc.set_threshold(*self.saved)
+
+    def forget_layouts(self) -> None:
+        """In a child forked during a layout: no thread of it lays out there."""
+        self.lock = threading.Lock()
+        if self.layouts and self.saved is not None:
+            gc.set_threshold(*self.saved)
+        self.layouts = 0
 
 
 _collections = _FewFullCollections()
 _warm_lock = threading.Lock()
 _warm_started = threading.Event()
 _warm_done = threading.Event()
+
+
+def _after_fork_in_child() -> None:
+    """A child forked while the parent laid out or warmed up inherits the state, not the
+    threads: it would keep the raised threshold and wait for a warm-up that never ends."""
+    global _warm_lock  # one held in the parent at fork time would stay held in the child
+    _warm_lock = threading.Lock()
+    if _warm_started.is_set() and not _warm_done.is_set():
+        _warm_started.clear()
+    _collections.forget_layouts()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class RefusedResource(ValueError):

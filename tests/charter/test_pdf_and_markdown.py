@@ -109,3 +109,19 @@ def test_full_collections_are_rare_while_any_thread_lays_out_and_as_before_after
     assert gc.get_threshold() == before
     render_pdf(html="<p>x</p>")
     assert gc.get_threshold() == before
+
+
+def test_a_child_forked_mid_layout_or_mid_warm_up_starts_afresh(
+    fresh_process: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = gc.get_threshold()
+    parent = pdf._FewFullCollections()  # the parent was laying out when it forked
+    parent.layouts, parent.saved = 1, before
+    monkeypatch.setattr(pdf, "_collections", parent)
+    gc.set_threshold(before[0], before[1], pdf.FULL_COLLECTION_EVERY)
+    pdf._warm_started.set()  # and warming up: that thread is not in the child
+    pdf._after_fork_in_child()
+    assert gc.get_threshold() == before and parent.layouts == 0
+    assert pdf.pdf_warm_up_in_background() is not None  # the child warms up itself
+    assert "Child" in _text(render_pdf(html="<p>Child</p>"))
+    assert gc.get_threshold() == before
