@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -226,9 +226,12 @@ def report_context(
     """Everything the PDF shows, in a fixed number of queries (``selectors.report_data``):
     the organisation's figures and a section per department, rolled up from one GROUP BY
     month × department × program. They equal the metrics API's and the dashboard's."""
+    # Outside a transaction (a worker), the theme queries and the loop counts run on
+    # connections of their own while the others run on this one: PostgreSQL works on all.
+    aside = connection.vendor == "postgresql" and not connection.in_atomic_block
     with transaction.atomic():
-        _report_work_mem()
-        data = selectors.report_data(department_ids=department_ids, period=period)
+        selectors.report_work_mem()
+        data = selectors.report_data(department_ids=department_ids, period=period, aside=aside)
     trends = data["trends"]
     return {
         **data,
@@ -242,30 +245,20 @@ def report_context(
     }
 
 
-def _report_work_mem() -> None:
-    """The theme counts join ~half a million theme rows to their responses: with the default
-    4 MB the hash spills to disk in eight batches; 32 MB keeps it in memory (this transaction
-    only)."""
-    from django.db import connection
-
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL work_mem = '32MB'")
-
-
 def report_html(*, context: dict[str, Any]) -> str:
     return render_to_string("reports/pdf/report.html", context)
 
 
 def report_generate(*, report: Report) -> Report:
     """Render the PDF of ``report`` and store it. Safe to run twice (a finished report is left alone)."""
-    from cxgov.pdf import render_pdf
+    from cxgov.pdf import pdf_warm_up_in_background, render_pdf
 
     claimed = Report.objects.filter(pk=report.pk, status=Report.Status.PENDING).update(
         status=Report.Status.RUNNING, started_at=timezone.now(), progress=5, step="Collecting figures"
     )
     if not claimed:
         return Report.objects.get(pk=report.pk)
+    pdf_warm_up_in_background()  # a worker's first PDF: WeasyPrint loads its fonts meanwhile
     try:
         ids = None if report.org_wide else {int(i) for i in report.department_key.split(",") if i}
         period = selectors.Period(report.period_start, report.period_end)

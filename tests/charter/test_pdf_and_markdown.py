@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import io
+import threading
 
+import pytest
 from pypdf import PdfReader
 
 from charter.markdown import render_markdown
+from cxgov import pdf
 from cxgov.pdf import render_pdf, static_only_fetcher
 
 
@@ -56,3 +60,68 @@ def test_markdown_formats_and_escapes_raw_html() -> None:
 def test_markdown_drops_javascript_links() -> None:
     html = render_markdown("[click](javascript:alert(1)) [ok](https://example.com)")
     assert "javascript:" not in html and 'href="https://example.com"' in html
+
+
+@pytest.fixture
+def fresh_process(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The PDF helper as in a process that has not warmed up yet; returns the documents laid out."""
+    monkeypatch.setattr(pdf, "_warm_started", threading.Event())
+    monkeypatch.setattr(pdf, "_warm_done", threading.Event())
+    laid_out: list[str] = []
+    write = pdf._write_pdf
+
+    def spy(html: str, base_url: str) -> bytes:
+        laid_out.append(html)
+        if "fail the warm-up" in laid_out[0] and html == laid_out[0]:
+            raise RuntimeError("no fonts")
+        return write(html, base_url)
+
+    monkeypatch.setattr(pdf, "_write_pdf", spy)
+    return laid_out
+
+
+def test_the_warm_up_runs_once_per_process_and_the_first_pdf_waits_for_it(fresh_process: list[str]) -> None:
+    assert pdf.pdf_warm_up_in_background() is not None
+    assert pdf.pdf_warm_up_in_background() is None
+    out = render_pdf(html="<p>First report</p>")
+    assert "First report" in _text(out)
+    assert fresh_process == [pdf._WARM_UP_HTML, "<p>First report</p>"]
+
+
+def test_a_failed_warm_up_leaves_the_pdfs_working(
+    fresh_process: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pdf, "_WARM_UP_HTML", "<p>fail the warm-up</p>")
+    thread = pdf.pdf_warm_up_in_background()
+    assert thread is not None
+    thread.join(timeout=30)
+    assert pdf._warm_done.is_set()
+    assert "Still fine" in _text(render_pdf(html="<p>Still fine</p>"))
+
+
+def test_full_collections_are_rare_while_any_thread_lays_out_and_as_before_afterwards() -> None:
+    before = gc.get_threshold()
+    with pdf._collections.during_layout():
+        assert gc.get_threshold() == (*before[:2], pdf.FULL_COLLECTION_EVERY)
+        with pdf._collections.during_layout():  # a second thread's layout
+            pass
+        assert gc.get_threshold()[2] == pdf.FULL_COLLECTION_EVERY  # the first is still laying out
+    assert gc.get_threshold() == before
+    render_pdf(html="<p>x</p>")
+    assert gc.get_threshold() == before
+
+
+def test_a_child_forked_mid_layout_or_mid_warm_up_starts_afresh(
+    fresh_process: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = gc.get_threshold()
+    parent = pdf._FewFullCollections()  # the parent was laying out when it forked
+    parent.layouts, parent.saved = 1, before
+    monkeypatch.setattr(pdf, "_collections", parent)
+    gc.set_threshold(before[0], before[1], pdf.FULL_COLLECTION_EVERY)
+    pdf._warm_started.set()  # and warming up: that thread is not in the child
+    pdf._after_fork_in_child()
+    assert gc.get_threshold() == before and parent.layouts == 0
+    assert pdf.pdf_warm_up_in_background() is not None  # the child warms up itself
+    assert "Child" in _text(render_pdf(html="<p>Child</p>"))
+    assert gc.get_threshold() == before
