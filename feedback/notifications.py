@@ -20,8 +20,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
-import queue
-import threading
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,12 +27,13 @@ from typing import Any
 import requests
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import close_old_connections, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from .models import Notification
 from .prepared import PreparedQuery
+from .relay import BatchRelay
 
 log = logging.getLogger(__name__)
 
@@ -155,10 +154,6 @@ def notification_bulk_create(*, rows: list[Notification]) -> list[Notification]:
 
 # --- dispatch after commit -------------------------------------------------------------------
 
-_queue: queue.SimpleQueue[int] = queue.SimpleQueue()
-_thread: threading.Thread | None = None
-_thread_lock = threading.Lock()
-
 
 def notification_dispatch(*, notification_ids: Iterable[int]) -> None:
     """Hand notifications to Celery without touching the broker in the caller's thread.
@@ -175,43 +170,23 @@ def notification_dispatch(*, notification_ids: Iterable[int]) -> None:
             except Exception:
                 log.exception("notification send failed", extra={"notification_id": notification_id})
         return
-    _ensure_thread()
-    for notification_id in ids:
-        _queue.put(notification_id)
-
-
-def _ensure_thread() -> None:
-    global _thread
-    with _thread_lock:
-        if _thread is None or not _thread.is_alive():
-            _thread = threading.Thread(target=_relay_loop, name="cxgov-notification-relay", daemon=True)
-            _thread.start()
+    _relay.put(ids)
 
 
 RELAY_BATCH = 100
 
 
-def _relay_loop() -> None:
-    """Publish what commits queued, a batch at a time: under load (a pipeline batch creates
-    one notification per action) one message carries many ids, so the worker pays Celery's
-    per-task cost once for them, not once per notification."""
+def _publish(notification_ids: list[int]) -> None:
+    """Under load (a pipeline batch creates one notification per action) one message carries
+    many ids, so the worker pays Celery's per-task cost once for them, not once per notification."""
     from .tasks import notification_send_many_task
 
-    while True:
-        batch = [_queue.get()]
-        while len(batch) < RELAY_BATCH:
-            try:
-                batch.append(_queue.get_nowait())
-            except queue.Empty:
-                break
-        try:
-            notification_send_many_task.apply_async(args=[batch], retry=False)
-        except Exception as exc:  # broker down: the retry beat sends them later
-            log.warning(
-                "notification relay could not publish", extra={"notification_ids": batch, "error": str(exc)}
-            )
-        finally:
-            close_old_connections()
+    notification_send_many_task.apply_async(args=[notification_ids], retry=False)
+
+
+_relay = BatchRelay(
+    label="notification relay", publish=_publish, batch_size=RELAY_BATCH, ids_key="notification_ids"
+)
 
 
 # --- sending -----------------------------------------------------------------------------------

@@ -12,19 +12,17 @@ from __future__ import annotations
 
 import importlib
 import logging
-import queue
-import threading
-import time
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from .models import OutboxEvent
+from .relay import BatchRelay
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +31,6 @@ TASKS: dict[str, str] = {
     OutboxEvent.Kind.RESPONSE_FETCH: "feedback.tasks.response_fetch_task",
     OutboxEvent.Kind.IMPORT_RUN: "feedback.tasks.import_run_task",
 }
-
-_queue: queue.SimpleQueue[int] = queue.SimpleQueue()
-_thread: threading.Thread | None = None
-_thread_lock = threading.Lock()
 
 
 def outbox_enqueue(*, kind: str, object_id: int) -> OutboxEvent:
@@ -78,48 +72,16 @@ def outbox_relay(*, event_ids: Iterable[int]) -> None:
             except Exception:  # the sweeper will try again; the request must not fail
                 log.exception("outbox inline run failed", extra={"event_id": event.id})
         return
-    _ensure_thread()
-    for event_id in event_ids:
-        _queue.put(event_id)
-
-
-def _ensure_thread() -> None:
-    global _thread
-    with _thread_lock:
-        if _thread is None or not _thread.is_alive():
-            _thread = threading.Thread(target=_relay_loop, name="cxgov-outbox-relay", daemon=True)
-            _thread.start()
+    _relay.put(event_ids)
 
 
 RELAY_BATCH = 200
 
-
-RELAY_CONNECTION_CHECK_SECONDS = 30
-
-
-def _relay_loop() -> None:
-    """Publish what commits queued, a batch at a time: under load many events wait together,
-    and one UPDATE ... RETURNING serves them all (the thread shares the web worker's CPU).
-
-    The thread's database connection is checked (``close_old_connections``: a health-check
-    round trip on next use) after an error and every 30 s, not after every batch."""
-    checked = time.monotonic()
-    while True:
-        batch = [_queue.get()]
-        while len(batch) < RELAY_BATCH:
-            try:
-                batch.append(_queue.get_nowait())
-            except queue.Empty:
-                break
-        failed = False
-        try:
-            _relay_batch(batch)
-        except Exception as exc:  # broker or database down: leave it to the sweeper
-            failed = True
-            log.warning("outbox relay could not publish", extra={"event_ids": batch, "error": str(exc)})
-        if failed or time.monotonic() - checked > RELAY_CONNECTION_CHECK_SECONDS:
-            close_old_connections()
-            checked = time.monotonic()
+# Under load many events wait together, and one UPDATE ... RETURNING serves them all (the
+# thread shares the web worker's CPU). Looked up at call time: bench/intake_profile.py times it.
+_relay = BatchRelay(
+    label="outbox relay", publish=lambda ids: _relay_batch(ids), batch_size=RELAY_BATCH, ids_key="event_ids"
+)
 
 
 def outbox_publish_many(*, event_ids: list[int]) -> int:
