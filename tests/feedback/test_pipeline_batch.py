@@ -174,6 +174,25 @@ class _OtherWorker:
         self.conn.rollback()
         self.conn.close()
 
+    def release_when(self, sql: str, params: list) -> tuple[threading.Thread, list[bool]]:
+        """A thread that asks ``sql`` on this worker's connection every 0.1 s (10 s at most)
+        until its answer is true, notes that it was, then lets this worker's transaction go."""
+        seen: list[bool] = []
+
+        def poll() -> None:
+            for _ in range(100):
+                with self.conn.cursor() as cursor:
+                    cursor.execute(sql, params)
+                    if cursor.fetchone()[0]:
+                        seen.append(True)
+                        break
+                threading.Event().wait(0.1)
+            self.release()
+
+        thread = threading.Thread(target=poll)
+        thread.start()
+        return thread, seen
+
 
 @pytest.mark.django_db(transaction=True)
 def test_a_drain_skips_events_another_batch_holds_and_commits_once(source):
@@ -255,28 +274,17 @@ def test_a_batch_waits_for_a_busy_clustering_lock_only_at_its_end_and_keeps_ever
         cursor.execute(
             "SELECT pg_advisory_xact_lock(%s, %s)", _lock_key(theme_id=theme.id, department_id=dept_a.id)
         )
-    seen: list[int] = []
-
-    def release_once_the_batch_waits() -> None:
-        # The batch asks for its clustering locks only after routing and writing every
-        # response: by then both insights exist in its (uncommitted) transaction.
-        for _ in range(100):
-            with other.conn.cursor() as cursor:
-                cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
-                if cursor.fetchone()[0]:
-                    seen.append(1)
-                    break
-            threading.Event().wait(0.1)
-        other.release()
-
-    thread = threading.Thread(target=release_once_the_batch_waits)
-    thread.start()
+    # The batch asks for its clustering locks only after routing and writing every response:
+    # by then both insights exist in its (uncommitted) transaction.
+    thread, seen = other.release_when(
+        "SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted", []
+    )
     try:
         with mock.patch.object(processing, "_response_process_alone") as alone:
             done = response_process_batch(event_id=events[0].id)
     finally:
         thread.join(timeout=30)
-    assert seen == [1]  # it waited (at its end), and got the lock once the other let go
+    assert seen == [True]  # it waited (at its end), and got the lock once the other let go
     assert not alone.called  # nobody was set aside
     assert done == [e.id for e in events]
     assert Response.objects.get(id=late.id).status == Response.Status.PROCESSED
@@ -427,22 +435,11 @@ def test_a_busy_round_robin_cursor_sets_only_that_response_aside(source, dept_a)
     other = _OtherWorker(own=-1, limit=1)  # another transaction turning the refunds cursor
     with other.conn.cursor() as cursor:
         cursor.execute("SELECT id FROM feedback_routingrule WHERE id = %s FOR UPDATE", [refunds_rule.id])
-    released: list[bool] = []
-
-    def release_once_the_batch_committed() -> None:
-        # The batch holds the late-delivery cursor when it meets the busy one: it must not
-        # wait, nor give up the late response; the refund one is processed after the commit.
-        for _ in range(100):
-            with other.conn.cursor() as cursor:
-                cursor.execute("SELECT status FROM feedback_response WHERE id = %s", [late.id])
-                if cursor.fetchone()[0] == Response.Status.PROCESSED:
-                    released.append(True)
-                    break
-            threading.Event().wait(0.1)
-        other.release()
-
-    thread = threading.Thread(target=release_once_the_batch_committed)
-    thread.start()
+    # The batch holds the late-delivery cursor when it meets the busy one: it must not wait,
+    # nor give up the late response; the refund one is processed after the commit.
+    thread, released = other.release_when(
+        "SELECT status = %s FROM feedback_response WHERE id = %s", [Response.Status.PROCESSED, late.id]
+    )
     try:
         with mock.patch.object(
             processing, "_response_process_alone", wraps=processing._response_process_alone
