@@ -39,3 +39,13 @@ def configure(*, quick: bool) -> dict[str, str]:
     }
     os.environ.update(values)
     return values
+
+
+def configure_profile(*, prefix: str, quick: bool) -> None:
+    """``configure`` for an in-process profile (``bench/intake_profile.py``, ``pipeline_profile.py``):
+    ``<prefix>_DATABASE_URL`` and ``<prefix>_REDIS_URL`` override the bench stores, and its
+    events go to a queue of its own (``<prefix>_QUEUE``, default ``cxgov_<prefix>``, lower case)."""
+    configure(quick=quick)
+    for name in ("DATABASE_URL", "REDIS_URL"):
+        os.environ[name] = os.environ.get(f"{prefix}_{name}", os.environ[name])
+    os.environ["CELERY_QUEUE"] = os.environ.get(f"{prefix}_QUEUE", f"cxgov_{prefix.lower()}")

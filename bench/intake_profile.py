@@ -22,14 +22,11 @@ import sys
 import time
 from typing import Any
 
-from bench.env import configure
+from bench.env import configure_profile
 
 
 def main(argv: list[str]) -> None:
-    configure(quick=True)
-    os.environ["DATABASE_URL"] = os.environ.get("INTAKE_PROFILE_DATABASE_URL", os.environ["DATABASE_URL"])
-    os.environ["REDIS_URL"] = os.environ.get("INTAKE_PROFILE_REDIS_URL", os.environ["REDIS_URL"])
-    os.environ["CELERY_QUEUE"] = os.environ.get("INTAKE_PROFILE_QUEUE", "cxgov_intake_profile")
+    configure_profile(prefix="INTAKE_PROFILE", quick=True)
     import django
 
     django.setup()

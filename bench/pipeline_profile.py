@@ -20,14 +20,11 @@ import pstats
 import sys
 import time
 
-from bench.env import configure
+from bench.env import configure_profile
 
 
 def main(argv: list[str]) -> None:
-    configure(quick=False)
-    os.environ["DATABASE_URL"] = os.environ.get("PIPELINE_PROFILE_DATABASE_URL", os.environ["DATABASE_URL"])
-    os.environ["REDIS_URL"] = os.environ.get("PIPELINE_PROFILE_REDIS_URL", os.environ["REDIS_URL"])
-    os.environ["CELERY_QUEUE"] = os.environ.get("PIPELINE_PROFILE_QUEUE", "cxgov_pipeline_profile")
+    configure_profile(prefix="PIPELINE_PROFILE", quick=False)
     import django
 
     django.setup()
