@@ -19,6 +19,8 @@ default has neither statistics objects nor INCLUDE), each statement with its rev
 
 from django.db import migrations
 
+from cxgov.migrations_sql import postgresql_only
+
 OPEN = "('new', 'assigned', 'contacted', 'waiting', 'investigating')"
 
 STATEMENTS = [
@@ -45,21 +47,7 @@ STATEMENTS = [
 ]
 
 
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for create, _drop in STATEMENTS:
-        schema_editor.execute(create)
-
-
-def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for _create, drop in reversed(STATEMENTS):
-        schema_editor.execute(drop)
-
-
 class Migration(migrations.Migration):
     dependencies = [("feedback", "0004_privacy_request")]
 
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [postgresql_only(STATEMENTS)]

@@ -16,6 +16,8 @@ PostgreSQL only (the embedded SQLite default has no INCLUDE), each statement wit
 
 from django.db import migrations
 
+from cxgov.migrations_sql import postgresql_only
+
 OPEN = "('new', 'assigned', 'contacted', 'waiting', 'investigating')"
 CLOSED = "('resolved', 'unreachable', 'no_action', 'fixed', 'verified', 'not_moved')"
 
@@ -33,21 +35,7 @@ STATEMENTS = [
 ]
 
 
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for create, _drop in STATEMENTS:
-        schema_editor.execute(create)
-
-
-def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for _create, drop in reversed(STATEMENTS):
-        schema_editor.execute(drop)
-
-
 class Migration(migrations.Migration):
     dependencies = [("feedback", "0005_read_path_indexes")]
 
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [postgresql_only(STATEMENTS)]

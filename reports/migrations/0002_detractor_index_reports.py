@@ -11,21 +11,13 @@ PostgreSQL only, like ``feedback/migrations/0005_read_path_indexes.py``; reversi
 
 from django.db import migrations
 
+from cxgov.migrations_sql import postgresql_only
+
 CREATE = (
     "CREATE INDEX IF NOT EXISTS feedback_response_detractor_ids "
     "ON feedback_response (id) WHERE nps_band = 'detractor'"
 )
 DROP = "DROP INDEX IF EXISTS feedback_response_detractor_ids"
-
-
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE)
-
-
-def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP)
 
 
 class Migration(migrations.Migration):
@@ -34,4 +26,4 @@ class Migration(migrations.Migration):
         ("feedback", "0005_read_path_indexes"),
     ]
 
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [postgresql_only([(CREATE, DROP)])]

@@ -15,6 +15,8 @@ imports) while it reads them, ~3 s at 1M rows, and web migrates before it rolls.
 
 from django.db import migrations
 
+from cxgov.migrations_sql import postgresql_only
+
 CREATE = (
     "CREATE INDEX CONCURRENTLY IF NOT EXISTS feedback_response_id_theme_cover "
     "ON feedback_response (id) INCLUDE (submitted_at, department_id, nps, nps_band)"
@@ -22,19 +24,9 @@ CREATE = (
 DROP = "DROP INDEX CONCURRENTLY IF EXISTS feedback_response_id_theme_cover"
 
 
-def forwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE)
-
-
-def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP)
-
-
 class Migration(migrations.Migration):
     atomic = False  # CREATE/DROP INDEX CONCURRENTLY cannot run inside a transaction
 
     dependencies = [("reports", "0002_detractor_index_reports")]
 
-    operations = [migrations.RunPython(forwards, backwards)]
+    operations = [postgresql_only([(CREATE, DROP)])]
