@@ -286,14 +286,7 @@ def _flush(*, job: ImportJob, source: Source, batch: list[RowResult], lookups: _
             duplicates += len(fresh) - created
             event_ids = _outbox_rows(new_ids)
             transaction.on_commit(lambda ids=event_ids: outbox_relay(event_ids=ids))
-        job.created += created
-        job.duplicates += duplicates
-        job.processed_rows += len(batch)
-        job.total_rows = max(job.total_rows, job.processed_rows)
-        room = MAX_STORED_ERRORS - len(job.errors)
-        if errors and room > 0:
-            job.errors = [*job.errors, *errors[:room]]
-        job.save(update_fields=["created", "duplicates", "processed_rows", "total_rows", "errors"])
+        _progress_save(job=job, rows=len(batch), created=created, duplicates=duplicates, errors=errors)
 
 
 def _insert_orm(
