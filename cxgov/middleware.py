@@ -53,6 +53,18 @@ class RequestIdMiddleware:
         return response
 
 
+class AllowedHostMiddleware:
+    """Refuse a Host outside ``ALLOWED_HOSTS`` (400) where no other middleware reads the host:
+    in the full stack CSRF and CommonMiddleware do; the lean intake stack has neither."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.get_host()  # raises DisallowedHost, which Django answers with a 400
+        return self.get_response(request)
+
+
 def _bind_our_request_id(sender: Any, request: HttpRequest, **_kwargs: Any) -> None:
     """django-structlog makes up its own id unless told to trust upstream; ours wins, so the
     header a caller sees is the id on every log line of the request. The client ip (first

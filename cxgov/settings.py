@@ -82,6 +82,17 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
+# What a webhook delivery to /api/v1/intake/<slug>/ goes through (cxgov/wsgi.py): no session,
+# CSRF, auth or static files; it is authenticated by its source.
+INTAKE_MIDDLEWARE = [
+    "cxgov.middleware.RequestIdMiddleware",
+    "cxgov.middleware.DatabaseUnavailableMiddleware",
+    "cxgov.middleware.AllowedHostMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_structlog.middlewares.RequestMiddleware",
+]
+
 ROOT_URLCONF = "cxgov.urls"
 WSGI_APPLICATION = "cxgov.wsgi.application"
 ASGI_APPLICATION = "cxgov.asgi.application"
@@ -290,5 +301,11 @@ DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="cxgov-demo")
 CXGOV_INTAKE_RATE_PER_MINUTE = env.int("CXGOV_INTAKE_RATE_PER_MINUTE", default=600)
 CXGOV_OUTBOX_STALE_SECONDS = env.int("CXGOV_OUTBOX_STALE_SECONDS", default=60)
+# How long a web process's relay thread waits for more committed events before it publishes
+# (feedback/relay.py): latency traded for one publish per batch instead of one per request.
+CXGOV_RELAY_LINGER_MS = env.int("CXGOV_RELAY_LINGER_MS", default=20)
+# Intake's hot statements as server-side prepared statements (cxgov/pgprepared.py); 0 behind a
+# pooler in transaction mode, which does not keep them on a connection.
+CXGOV_PREPARED_STATEMENTS = env.bool("CXGOV_PREPARED_STATEMENTS", default=True)
 # Absolute links in notifications and in `create_source` output (e.g. https://cx.example.com).
 CXGOV_BASE_URL = env.str("CXGOV_BASE_URL", default="")

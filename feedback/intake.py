@@ -45,6 +45,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from charter.models import Department, Touchpoint
+from cxgov import pgprepared
 
 from . import tasks as _tasks  # noqa: F401  (registers the Celery tasks the outbox publishes, web side too)
 from .models import Customer, OutboxEvent, Program, RawDelivery, Response, Source
@@ -169,7 +170,7 @@ def source_for_intake(*, slug: str) -> Source | None:
     """The active source posting to ``/api/v1/intake/<slug>/``, with its program, department
     and touchpoint loaded (one query), or ``None``."""
     with connection.cursor() as cursor:
-        cursor.execute(_source_sql(), [slug])
+        pgprepared.execute(cursor, _source_sql(), [slug])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -515,7 +516,7 @@ def _probe(*, source: Source, item: ResponseIn) -> tuple[Response | None, Any]:
         sql += f" LEFT JOIN LATERAL ({customer_sql}) AS c ON true"
         params += customer_params
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        pgprepared.execute(cursor, sql, params)
         row = cursor.fetchone()
     width = len(_columns(Response))
     existing = None if row[0] is None else _row_to(Response, row[:width])
@@ -553,7 +554,7 @@ def _response_insert(*, response: Response, outbox_kind: str | None, delivery: R
         params += more
         selects.append("(SELECT id FROM d)")
     with connection.cursor() as cursor:
-        cursor.execute(f"{sql} SELECT {', '.join(selects)} FROM r", params)  # noqa: S608  # nosec B608
+        pgprepared.execute(cursor, f"{sql} SELECT {', '.join(selects)} FROM r", params)  # noqa: S608  # nosec B608
         row = cursor.fetchone()
     if row is None:
         return False

@@ -7,6 +7,11 @@ thread per process that takes what commits queued, up to a batch at a time (unde
 ids wait together and share one publish), and hands the batch to ``publish``. A batch that
 cannot be published is logged and left to that mechanism's own sweeper or retry beat.
 
+The thread lingers a moment (``CXGOV_RELAY_LINGER_MS``, 20 ms by default) after the first id
+of a batch arrives, so that under load the ids committed meanwhile share its publish: a publish
+costs ~1.5 ms of the web worker's CPU (one UPDATE, one broker message) whatever the batch size,
+which one id per publish spent on every request. A quiet process pays the linger as latency.
+
 The thread's database connection is checked (``close_old_connections``: a health-check
 round trip on next use) after an error and every 30 s, not after every batch.
 """
@@ -19,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
+from django.conf import settings
 from django.db import close_old_connections
 
 log = logging.getLogger(__name__)
@@ -56,6 +62,9 @@ class BatchRelay:
 
     def _take(self) -> list[int]:
         batch = [self._queue.get()]
+        linger = settings.CXGOV_RELAY_LINGER_MS / 1000
+        if linger > 0 and self._queue.empty():
+            time.sleep(linger)  # let what other requests are committing join this publish
         while len(batch) < self.batch_size:
             try:
                 batch.append(self._queue.get_nowait())

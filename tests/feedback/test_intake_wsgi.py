@@ -1,0 +1,160 @@
+"""The WSGI entry point (``cxgov.wsgi``): deliveries take the lean intake stack, all else the site.
+
+Called as gunicorn calls it (a WSGI environ, ``start_response``), not through Django's test
+client, which always runs the full ``MIDDLEWARE``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+from django.core.signals import request_finished, request_started
+from django.db import OperationalError, close_old_connections
+from django.urls import resolve
+
+from cxgov import wsgi
+from feedback.api_intake import intake_view
+from feedback.models import RawDelivery, Response
+from tests.factories import SourceFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def call(method: str, path: str, body: bytes = b"", *, host: str = "testserver", **headers: str) -> Any:
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": host,
+        "CONTENT_TYPE": headers.pop("content_type", "application/json"),
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": io.StringIO(),
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+    }
+    environ.update({"HTTP_" + k.upper(): v for k, v in headers.items()})
+    reply: dict[str, Any] = {}
+
+    def start_response(status: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        reply["status"] = int(status.split()[0])
+        reply["headers"] = dict(response_headers)
+        reply["cookies"] = [v for k, v in response_headers if k.lower() == "set-cookie"]
+
+    # As Django's test client does: the request signals would close the test's connection.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        chunks = wsgi.application(environ, start_response)
+        reply["body"] = b"".join(chunks)
+        chunks.close()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+    return reply
+
+
+@pytest.fixture
+def source():  # type: ignore[no-untyped-def]
+    return SourceFactory(slug="lean")
+
+
+def post(source, body: dict, **kw: Any) -> Any:  # type: ignore[no-untyped-def]
+    path = f"/api/v1/intake/{source.slug}/"
+    return call("POST", path, json.dumps(body).encode(), authorization=f"Bearer {source.token}", **kw)
+
+
+def test_a_delivery_goes_through_the_intake_stack_and_is_stored(source):
+    routed = wsgi.handler_for({"REQUEST_METHOD": "POST", "PATH_INFO": "/api/v1/intake/lean/"})
+    assert routed is wsgi.intake_application
+    reply = post(source, {"external_id": "w-1", "scores": {"nps": 10}}, x_request_id="vendor-retry-0001")
+    assert reply["status"] == 201
+    body = json.loads(reply["body"])
+    assert body["status"] == "created"
+    assert Response.objects.get(id=body["id"]).external_id == "w-1"
+    assert RawDelivery.objects.get(id=body["delivery"]).response_id == body["id"]
+    headers = reply["headers"]
+    assert headers["X-Request-ID"] == "vendor-retry-0001"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert reply["cookies"] == []  # no session, no CSRF cookie on a webhook
+
+
+def test_the_intake_stack_runs_no_browser_middleware(source, monkeypatch):
+    from django.contrib.sessions.middleware import SessionMiddleware
+    from django.middleware.csrf import CsrfViewMiddleware
+
+    ran: list[str] = []
+    for cls in (SessionMiddleware, CsrfViewMiddleware):
+        original = cls.process_request
+
+        def spy(self, request, _original=original, _name=cls.__name__):  # type: ignore[no-untyped-def]
+            ran.append(_name)
+            return _original(self, request)
+
+        monkeypatch.setattr(cls, "process_request", spy)
+    assert post(source, {"external_id": "w-5", "scores": {"nps": 9}})["status"] == 201
+    assert ran == []
+    assert call("GET", "/api/v1/intake/lean/")["status"] == 405  # the site stack, for contrast
+    assert ran == ["SessionMiddleware", "CsrfViewMiddleware"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "lean"),
+    [
+        ("POST", "/api/v1/intake/lean/", True),
+        ("HEAD", "/api/v1/intake/lean/", True),
+        ("GET", "/api/v1/intake/lean/", False),  # the view's 405 comes from the site stack
+        ("POST", "/api/v1/intake/lean", False),  # no slash: the site's own handling
+        ("POST", "/api/v1/intake/a/b/", False),
+        ("POST", "/api/v1/sources/", False),
+        ("POST", "/api/v1/intake/bad slug/", False),
+    ],
+)
+def test_only_deliveries_take_the_lean_path(method, path, lean):
+    handler = wsgi.handler_for({"REQUEST_METHOD": method, "PATH_INFO": path})
+    assert (handler is wsgi.intake_application) is lean
+    if lean:  # the lean route must be the URLconf's own intake URL
+        assert resolve(path).func is intake_view
+
+
+def test_the_same_replies_as_the_site_for_bad_deliveries(source):
+    wrong = call("POST", "/api/v1/intake/lean/", b'{"external_id": "x"}', authorization="Bearer nope")
+    assert wrong["status"] == 401
+    assert json.loads(wrong["body"])["errors"]["non_field_errors"]
+    unknown = call("POST", "/api/v1/intake/nosuch/", b"{}")
+    assert unknown["status"] == 404
+    bad = post(source, {"external_id": "w-2", "scores": {"nps": 11}})
+    assert bad["status"] == 400
+    assert "scores.nps" in json.loads(bad["body"])["errors"]
+    assert call("HEAD", "/api/v1/intake/lean/")["status"] == 200
+    assert call("GET", "/api/v1/intake/lean/")["status"] == 405
+    assert not Response.objects.filter(external_id="w-2").exists()
+
+
+def test_a_host_outside_allowed_hosts_is_refused_and_nothing_is_stored(source):
+    reply = post(source, {"external_id": "w-3", "scores": {"nps": 9}}, host="evil.example")
+    assert reply["status"] == 400
+    assert not Response.objects.filter(external_id="w-3").exists()
+
+
+def test_a_database_outage_answers_503_with_retry_after(source, monkeypatch):
+    def down(**_kwargs: Any) -> None:
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr("feedback.api_intake.source_for_intake", down)
+    reply = post(source, {"external_id": "w-4", "scores": {"nps": 9}})
+    assert reply["status"] == 503
+    assert reply["headers"]["Retry-After"]
+    assert json.loads(reply["body"])["detail"]
