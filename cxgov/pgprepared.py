@@ -15,6 +15,9 @@ first run may or may not have left the statement prepared (``PREPARE`` is not un
 rollback), so the next try uses a new name rather than guess. Parameters are still passed by
 psycopg2 and typed by the statement (``$n`` takes the type its column or comparison gives it).
 
+This saves the *server's* parsing and planning. ``cxgov/sqlshape.py`` and ``feedback/prepared.py``
+save the *client's* work, Django compiling a queryset to SQL; the two combine.
+
 Anything that is not PostgreSQL (the embedded SQLite default) runs the SQL as it is. A pooler
 in transaction mode (PgBouncer before 1.21) does not keep prepared statements on a connection:
 set ``CXGOV_PREPARED_STATEMENTS=0`` there.
