@@ -5,7 +5,8 @@ the webhook intake's three statements (the source with its program, department a
 the response and customer probe; the response + delivery + outbox INSERT) planning cost more
 of the server's CPU than running them: 0.41, 0.27 and 0.12 ms of plan against 0.08, 0.11 and
 0.27 ms of execution (``EXPLAIN (ANALYZE, SUMMARY)`` on a loaded copy). ``execute`` prepares a
-statement the first time a connection runs its SQL text, in the same round trip as its first
+statement the first time a connection runs its SQL text (at most ``MAX_PER_CONNECTION`` texts;
+SQL holding a ``%`` other than its placeholders runs as it is), in the same round trip as its first
 ``EXECUTE`` (``PREPARE …; EXECUTE …``), and afterwards only sends ``EXECUTE name(params)``.
 
 The statement's name is derived from its SQL text, so each distinct text is prepared once per
@@ -14,6 +15,11 @@ prepared is remembered against the raw connection object, so a new one starts af
 first run may or may not have left the statement prepared (``PREPARE`` is not undone by a
 rollback), so the next try uses a new name rather than guess. Parameters are still passed by
 psycopg2 and typed by the statement (``$n`` takes the type its column or comparison gives it).
+
+It pays only where PostgreSQL settles on the statement's generic plan (after five runs, when
+that plan's estimate is no worse than the custom ones), as it does for intake's lookups by key.
+The triage inbox's shapes were tried and are not prepared: their generic plans ran 9-60 ms
+against 0.6-0.8 ms for a custom plan, so PostgreSQL (rightly) plans them every time anyway.
 
 This saves the *server's* parsing and planning. ``cxgov/sqlshape.py`` and ``feedback/prepared.py``
 save the *client's* work, Django compiling a queryset to SQL; the two combine.
@@ -37,10 +43,16 @@ _PLACEHOLDER = re.compile(r"%s")
 _STATE = "_cxgov_prepared"  # on the DatabaseWrapper: (raw connection, {sql: name}, generation)
 
 
+MAX_PER_CONNECTION = 200  # past this, new texts run unprepared (a backend keeps each plan)
+
+
+def _preparable(sql: str) -> bool:
+    """Only ``%s`` placeholders, no other ``%`` (a literal ``%%`` would need unescaping)."""
+    return "%%" not in sql and sql.count("%") == sql.count("%s")
+
+
 def _numbered(sql: str) -> tuple[str, int]:
-    """``%s`` placeholders as ``$1 … $n`` (the SQL must hold no other ``%``)."""
-    if "%%" in sql or sql.count("%") != sql.count("%s"):
-        raise ValueError("a prepared statement's SQL may hold no % other than its %s placeholders")
+    """``%s`` placeholders as ``$1 … $n``."""
     count = 0
 
     def number(_match: re.Match[str]) -> str:
@@ -68,6 +80,9 @@ def execute(cursor: CursorWrapper, sql: str, params: Sequence[Any]) -> None:
     name = names.get(sql)
     if name is not None:
         cursor.execute(f"EXECUTE {name}{call}", params)
+        return
+    if len(names) >= MAX_PER_CONNECTION or not _preparable(sql):
+        cursor.execute(sql, params)
         return
     numbered, count = _numbered(sql)
     if count != len(params):

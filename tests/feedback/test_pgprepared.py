@@ -52,9 +52,15 @@ def test_a_failed_first_run_is_tried_again_under_a_new_name():
     assert _run(sql, [2]) == [(5,)]
 
 
-def test_sql_with_a_literal_percent_is_refused():
-    with pytest.raises(ValueError, match="no %"):
-        _run("SELECT 'ten %%' || %s::text", ["x"])
+def test_sql_with_a_literal_percent_runs_unprepared():
+    assert _run("SELECT 'ten %%' || %s::text", ["x"]) == [("ten %x",)]
+    assert not [s for s in _prepared() if "ten %" in s]
+
+
+def test_past_the_cap_new_texts_run_unprepared(monkeypatch):
+    monkeypatch.setattr(pgprepared, "MAX_PER_CONNECTION", 0)
+    assert _run("SELECT %s::int + 100", [1]) == [(101,)]
+    assert not [s for s in _prepared() if "+ 100" in s]
 
 
 def test_turned_off_it_runs_the_text_as_it_is(settings):
