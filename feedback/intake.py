@@ -295,33 +295,42 @@ def _insert_sql(
 
     Fields named in ``fill_from`` (e.g. ``{"response_id": "r"}``) take the ``id`` of that
     CTE instead, for ``INSERT ... SELECT ... FROM r``."""
-    fill = fill_from or {}
+    columns, values, fields = _insert_text(type(obj), tuple(sorted((fill_from or {}).items())))
     conn = connections[DEFAULT_DB_ALIAS]
-    columns, values, params = [], [], []
-    for f, column in _insert_columns(type(obj)):
+    return columns, values, [f.get_db_prep_save(f.pre_save(obj, add=True), connection=conn) for f in fields]
+
+
+@functools.cache
+def _insert_text(
+    model: type[models.Model], fill: tuple[tuple[str, str], ...]
+) -> tuple[str, str, list[models.Field]]:
+    """The column and value lists of ``_insert_sql`` (built once) and the fields given as values."""
+    filled = dict(fill)
+    columns, values, fields = [], [], []
+    for f, column in _insert_columns(model):
         columns.append(column)
-        if f.attname in fill:
-            values.append(f"{fill[f.attname]}.id")
-            continue
-        values.append("%s")
-        params.append(f.get_db_prep_save(f.pre_save(obj, add=True), connection=conn))
-    return ", ".join(columns), ", ".join(values), params
+        if f.attname in filled:
+            values.append(f"{filled[f.attname]}.id")
+        else:
+            values.append("%s")
+            fields.append(f)
+    return ", ".join(columns), ", ".join(values), fields
 
 
 def _customer_lookup(*, external_id: str, email: str) -> tuple[str, list[Any]]:
     """SQL for the one customer a delivery belongs to: by vendor id first, else by e-mail."""
-    conditions, params = [], []
-    if external_id:
-        conditions.append("external_id = %s")
-        params.append(external_id)
-    if email:
-        conditions.append("email = %s")
-        params.append(email)
-    order = "(external_id = %s) DESC" if external_id else "id"
+    params = [external_id] if external_id else []
+    params += [email] if email else []
     params += [external_id] if external_id else []
+    return _customer_lookup_sql(bool(external_id), bool(email)), params
+
+
+@functools.cache
+def _customer_lookup_sql(by_external_id: bool, by_email: bool) -> str:
+    conditions = (["external_id = %s"] if by_external_id else []) + (["email = %s"] if by_email else [])
+    order = "(external_id = %s) DESC" if by_external_id else "id"
     columns = ", ".join(connection.ops.quote_name(f.column) for f in _columns(Customer))
-    sql = f"SELECT {columns} FROM feedback_customer WHERE {' OR '.join(conditions)} ORDER BY {order} LIMIT 1"  # noqa: S608  # nosec B608
-    return sql, params
+    return f"SELECT {columns} FROM feedback_customer WHERE {' OR '.join(conditions)} ORDER BY {order} LIMIT 1"  # noqa: S608  # nosec B608
 
 
 _NOT_LOOKED_UP: Any = object()
@@ -467,6 +476,18 @@ def _is_newer(item: ResponseIn, existing: Response) -> bool:
     return existing.vendor_updated_at is None or item.updated_at > existing.vendor_updated_at
 
 
+@functools.cache
+def _probe_sql(customer_sql: str) -> str:
+    """The probe's SQL, with the customer lookup's (one of three texts) or none."""
+    response_columns = ", ".join(connection.ops.quote_name(f.column) for f in _columns(Response))
+    sql = (
+        f"SELECT r.*{', c.*' if customer_sql else ''} FROM (SELECT 1) AS one "  # noqa: S608  # nosec B608
+        f"LEFT JOIN LATERAL (SELECT {response_columns} FROM feedback_response "
+        "WHERE source_id = %s AND external_id = %s FOR UPDATE) AS r ON true"
+    )
+    return sql + (f" LEFT JOIN LATERAL ({customer_sql}) AS c ON true" if customer_sql else "")
+
+
 def _probe(*, source: Source, item: ResponseIn) -> tuple[Response | None, Any]:
     """One round trip: the response (source, external_id), locked, if it exists, and the row
     of the customer lookup (``None`` when there is no such customer or none was given)."""
@@ -482,18 +503,12 @@ def _probe(*, source: Source, item: ResponseIn) -> tuple[Response | None, Any]:
                 cursor.execute(sql, params)
                 customer = cursor.fetchone()
         return existing, customer
-    q = connection.ops.quote_name
-    response_columns = ", ".join(q(f.column) for f in _columns(Response))
-    sql = (
-        f"SELECT r.*{', c.*' if wants_customer else ''} FROM (SELECT 1) AS one "  # noqa: S608  # nosec B608
-        f"LEFT JOIN LATERAL (SELECT {response_columns} FROM feedback_response "
-        "WHERE source_id = %s AND external_id = %s FOR UPDATE) AS r ON true"
-    )
     params: list[Any] = [source.id, item.external_id]
+    customer_sql = ""
     if wants_customer:
         customer_sql, customer_params = _customer_lookup(external_id=external_id, email=email)
-        sql += f" LEFT JOIN LATERAL ({customer_sql}) AS c ON true"
         params += customer_params
+    sql = _probe_sql(customer_sql)
     with connection.cursor() as cursor:
         pgprepared.execute(cursor, sql, params)
         row = cursor.fetchone()
