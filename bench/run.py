@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
             if wanted and spec.key not in wanted:
                 continue
             log(f"figure {spec.key}: {spec.name}")
+            figures.vacuum_churned()
             t1 = time.perf_counter()
             try:
                 measured = spec.measure(ctx)

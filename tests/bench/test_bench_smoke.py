@@ -74,3 +74,20 @@ def test_cleanup_removes_rows_a_previous_run_added() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM feedback_source WHERE slug LIKE 'bench-run-%%'")
         assert cursor.fetchone()[0] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cleanup_leaves_no_dead_outbox_rows_and_churned_tables_are_vacuumed() -> None:
+    loaded = generate.generate(TINY)
+    ctx = figures.Context(quick=True, ref=loaded["reference"], sizes=TINY)
+    source, _token = ctx.new_source(kind="generic", name="smoke")
+    figures._pending_events(figures._pending_responses(source, 5))
+    figures.cleanup_previous_runs(log=lambda _m: None)
+    figures.vacuum_churned()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT n_live_tup, n_dead_tup, last_vacuum IS NOT NULL FROM pg_stat_user_tables "
+            "WHERE relname = 'feedback_outboxevent'"
+        )
+        live, dead, vacuumed = cursor.fetchone()
+    assert (live, dead, vacuumed) == (0, 0, True)
