@@ -301,6 +301,9 @@ DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="cxgov-demo")
 CXGOV_INTAKE_RATE_PER_MINUTE = env.int("CXGOV_INTAKE_RATE_PER_MINUTE", default=600)
 CXGOV_OUTBOX_STALE_SECONDS = env.int("CXGOV_OUTBOX_STALE_SECONDS", default=60)
+# Processed outbox events are deleted after this many days (beat, nightly): one row per response
+# otherwise stays for ever.
+CXGOV_OUTBOX_KEEP_DAYS = env.int("CXGOV_OUTBOX_KEEP_DAYS", default=7)
 # How long a web process's relay thread waits for more committed events before it publishes
 # (feedback/relay.py): latency traded for one publish per batch instead of one per request.
 CXGOV_RELAY_LINGER_MS = env.int("CXGOV_RELAY_LINGER_MS", default=20)

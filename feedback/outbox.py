@@ -144,6 +144,27 @@ def outbox_sweep(*, stale_after: timedelta | None = None, limit: int = 1000) -> 
     return count
 
 
+def outbox_prune(*, keep: timedelta | None = None, batch: int = 10_000) -> int:
+    """Delete events processed more than ``keep`` ago (``CXGOV_OUTBOX_KEEP_DAYS``), ``batch``
+    rows per statement so no transaction holds many locks; the count deleted. An event not yet
+    processed is never deleted, however old: it is work still owed."""
+    if keep is None:
+        keep = timedelta(days=settings.CXGOV_OUTBOX_KEEP_DAYS)
+    cutoff = timezone.now() - keep
+    deleted = 0
+    while True:
+        ids = list(
+            OutboxEvent.objects.filter(processed_at__lt=cutoff)
+            .order_by("id")
+            .values_list("id", flat=True)[:batch]
+        )
+        if not ids:
+            return deleted
+        deleted += OutboxEvent.objects.filter(id__in=ids, processed_at__lt=cutoff)._raw_delete(
+            connection.alias
+        )
+
+
 def outbox_mark_processed(*, event_id: int | None) -> None:
     """Called by handlers inside their transaction once the work is done."""
     if event_id is not None:

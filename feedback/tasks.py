@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import shared_task
 
-from .outbox import outbox_sweep
+from .outbox import outbox_prune, outbox_sweep
 
 
 @shared_task(bind=True, ignore_result=True, acks_late=True, reject_on_worker_lost=True)
@@ -49,6 +49,11 @@ def import_events_publish_task(event_ids: list[int]) -> None:
 @shared_task(ignore_result=True)
 def outbox_sweep_task() -> int:
     return outbox_sweep()
+
+
+@shared_task(ignore_result=True)
+def outbox_prune_task() -> int:
+    return outbox_prune()
 
 
 @shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True)
