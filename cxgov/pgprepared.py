@@ -34,13 +34,23 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.db.backends.utils import CursorWrapper
 
 _PLACEHOLDER = re.compile(r"%s")
-_STATE = "_cxgov_prepared"  # on the DatabaseWrapper: (raw connection, {sql: name}, generation)
+_STATE = "_cxgov_prepared"  # a _Prepared, on the DatabaseWrapper
+
+
+@dataclass
+class _Prepared:
+    """What one raw connection has prepared: statement name by SQL text."""
+
+    raw: Any
+    names: dict[str, str] = field(default_factory=dict)
+    generation: int = 0  # how many PREPAREs were tried: a fresh name for each
 
 
 MAX_PER_CONNECTION = 200  # past this, new texts run unprepared (a backend keeps each plan)
@@ -70,25 +80,23 @@ def execute(cursor: CursorWrapper, sql: str, params: Sequence[Any]) -> None:
         cursor.execute(sql, params)
         return
     raw = db.connection
-    state = getattr(db, _STATE, None)
-    if state is None or state[0] is not raw:
-        state = (raw, {}, 0)
+    state: _Prepared | None = getattr(db, _STATE, None)
+    if state is None or state.raw is not raw:
+        state = _Prepared(raw)
         setattr(db, _STATE, state)
-    names: dict[str, str] = state[1]
     placeholders = ", ".join(["%s"] * len(params))
     call = f"({placeholders})" if params else ""
-    name = names.get(sql)
+    name = state.names.get(sql)
     if name is not None:
         cursor.execute(f"EXECUTE {name}{call}", params)
         return
-    if len(names) >= MAX_PER_CONNECTION or not _preparable(sql):
+    if len(state.names) >= MAX_PER_CONNECTION or not _preparable(sql):
         cursor.execute(sql, params)
         return
     numbered, count = _numbered(sql)
     if count != len(params):
         raise ValueError(f"{count} placeholders, {len(params)} parameters")
-    generation = state[2] + 1
-    setattr(db, _STATE, (raw, names, generation))
-    name = f"cx_{hashlib.sha1(sql.encode(), usedforsecurity=False).hexdigest()[:16]}_{generation}"
+    state.generation += 1
+    name = f"cx_{hashlib.sha1(sql.encode(), usedforsecurity=False).hexdigest()[:16]}_{state.generation}"
     cursor.execute(f"PREPARE {name} AS {numbered}; EXECUTE {name}{call}", params)
-    names[sql] = name  # only once it ran: a failed first run leaves the name unknown
+    state.names[sql] = name  # only once it ran: a failed first run leaves the name unknown
