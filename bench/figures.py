@@ -38,6 +38,8 @@ from bench.generate import FIRST, LAST, PHRASES_NEGATIVE, PHRASES_NEUTRAL, PHRAS
 from bench.report import Figure
 from feedback.models import Notification, OutboxEvent, RawDelivery, Response, Source
 from feedback.scoring import band_for
+from reports.models import ResponseDay, ThemeDay
+from reports.rollups import rollup_fold
 
 RUN_PREFIX = f"{PREFIX}-run-"
 HERE = Path(__file__).resolve().parent
@@ -169,11 +171,15 @@ def cleanup_previous_runs(log: Callable[[str], None] = print) -> None:
 # them within a minute. Without it the outbox's partial index of pending events kept the
 # entries of every event processed or deleted in earlier figures and runs: 7 M of them after
 # a morning of runs, and finding "no pending event" took 0.6 s (110k buffers).
-CHURNED = (OutboxEvent, RawDelivery, Notification)
+# The report roll-ups (ADR 0010) grow by a row per write statement until beat folds them,
+# every minute in production: folded here too, before each figure.
+CHURNED = (OutboxEvent, RawDelivery, Notification, ResponseDay, ThemeDay)
 
 
 def vacuum_churned() -> None:
-    """``VACUUM ANALYZE`` the churned tables, as autovacuum would between two figures."""
+    """Fold the report roll-ups as beat would, then ``VACUUM ANALYZE`` the churned tables, as
+    autovacuum would between two figures."""
+    rollup_fold()
     with connection.cursor() as cursor:
         for model in CHURNED:
             cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")

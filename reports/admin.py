@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from .models import Report, ReportDelivery, RoiAssumption
+from .models import Report, ReportDelivery, ResponseDay, RoiAssumption, ThemeDay
 
 
 @admin.register(RoiAssumption)
@@ -36,3 +36,29 @@ class ReportAdmin(admin.ModelAdmin):
 @admin.register(ReportDelivery)
 class ReportDeliveryAdmin(admin.ModelAdmin):
     list_display = ["month", "report", "sent_at"]
+
+
+class RollupAdmin(admin.ModelAdmin):
+    """Read-only: PostgreSQL triggers write the roll-ups (ADR 0010); an edit would make the
+    report disagree with the responses."""
+
+    list_filter = ["day"]
+
+    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(ResponseDay)
+class ResponseDayAdmin(RollupAdmin):
+    list_display = ["day", "department_id", "program_id", "responses", "nps_count", "csat_count", "ces_count"]
+
+
+@admin.register(ThemeDay)
+class ThemeDayAdmin(RollupAdmin):
+    list_display = ["day", "department_id", "theme_id", "mentions", "detractors", "scored"]

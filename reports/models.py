@@ -159,3 +159,52 @@ class ReportDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"Monthly report {self.month:%Y-%m}"
+
+
+class ResponseDay(models.Model):
+    """Score counts of the responses of one UTC day, department and program: a roll-up that
+    PostgreSQL triggers keep equal to ``feedback_response`` (ADR 0010, ``reports.rollups``).
+
+    Append-only from the triggers: every statement that inserts, deletes or changes responses
+    adds a row per (day, department, program) it touched, with signed counts, so concurrent
+    writers never wait on each other. The sum of a key's rows is the figure; ``rollup_fold``
+    (beat, every minute) replaces a key's rows by their sum. No foreign keys: a trigger must
+    never fail a write, and a department or program that goes away takes its responses with it.
+    """
+
+    day = models.DateField()
+    department_id = models.BigIntegerField(null=True)
+    program_id = models.BigIntegerField()
+    responses = models.IntegerField(default=0)
+    nps_count = models.IntegerField(default=0)
+    nps_promoters = models.IntegerField(default=0)
+    nps_passives = models.IntegerField(default=0)
+    nps_detractors = models.IntegerField(default=0)
+    csat_count = models.IntegerField(default=0)
+    csat_high = models.IntegerField(default=0)
+    ces_count = models.IntegerField(default=0)
+    ces_total = models.FloatField(default=0.0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "department_id"], name="reports_responseday_day")]
+
+    def __str__(self) -> str:
+        return f"Responses of {self.day} (department {self.department_id}, program {self.program_id})"
+
+
+class ThemeDay(models.Model):
+    """Theme mentions of one UTC day and department (a response's links to its themes), with
+    the detractors and NPS answers among them; kept by triggers like ``ResponseDay``."""
+
+    day = models.DateField()
+    department_id = models.BigIntegerField(null=True)
+    theme_id = models.BigIntegerField()
+    mentions = models.IntegerField(default=0)
+    detractors = models.IntegerField(default=0)
+    scored = models.IntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "department_id"], name="reports_themeday_day")]
+
+    def __str__(self) -> str:
+        return f"Theme {self.theme_id} on {self.day} (department {self.department_id})"

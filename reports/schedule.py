@@ -12,6 +12,8 @@ BEAT_SCHEDULE = {
         "schedule": crontab(minute=0, hour=6, day_of_month="1-3"),
     },
     "reports-sweep": {"task": "reports.tasks.report_sweep_task", "schedule": 120.0},
+    # Adds each roll-up key's rows into one (reports.rollups); cheap when there is nothing to add.
+    "reports-rollup-fold": {"task": "reports.tasks.rollup_fold_task", "schedule": 60.0},
     "reports-measure-actuals": {
         "task": "reports.tasks.measure_actuals_compute_task",
         "schedule": crontab(minute=30, hour=5),

@@ -47,7 +47,7 @@ from feedback.models import ActionItem, Band, Loop, Program, Response, Theme
 from missions.models import MeasureActual, MissionMoment, SuccessMeasure
 from missions.selectors import moment_list
 
-from . import metrics, roi
+from . import metrics, roi, rollups
 from .links import responses_url, triage_url
 from .models import Report, RoiAssumption
 
@@ -597,7 +597,15 @@ def _rollup_aggregates() -> dict[str, Any]:
 
 
 def response_rollup(*, department_ids: DepartmentIds, period: Period) -> list[dict[str, Any]]:
-    """Counts of every metric per month × department × program in the period. One query."""
+    """Counts of every metric per month × department × program in the period. One query: over
+    the daily roll-up on PostgreSQL (``reports.rollups``), over the responses elsewhere."""
+    if rollups.enabled():
+        return rollups.response_months(department_ids=department_ids, start=period.start, end=period.end)
+    return response_rollup_direct(department_ids=department_ids, period=period)
+
+
+def response_rollup_direct(*, department_ids: DepartmentIds, period: Period) -> list[dict[str, Any]]:
+    """``response_rollup`` grouped from the responses themselves."""
     qs = response_queryset(
         department_ids=department_ids, filters=ResponseFilters(date_from=period.start, date_to=period.end)
     ).order_by()
@@ -668,7 +676,15 @@ def rollup_by(
 
 def theme_rollup(*, department_ids: DepartmentIds, period: Period) -> list[dict[str, Any]]:
     """Mentions of each theme per department in the period, with the detractors among them.
-    One query (responses joined to their themes, grouped by theme and department)."""
+    One query: over the daily roll-up on PostgreSQL (``reports.rollups``), elsewhere over the
+    responses joined to their themes, grouped by theme and department."""
+    if rollups.enabled():
+        return rollups.theme_departments(department_ids=department_ids, start=period.start, end=period.end)
+    return theme_rollup_direct(department_ids=department_ids, period=period)
+
+
+def theme_rollup_direct(*, department_ids: DepartmentIds, period: Period) -> list[dict[str, Any]]:
+    """``theme_rollup`` grouped from the theme links and their responses."""
     through = Response.themes.through
     qs = through.objects.filter(
         response__submitted_at__gte=period.start_dt, response__submitted_at__lt=period.end_dt

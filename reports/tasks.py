@@ -36,3 +36,10 @@ def measure_actuals_compute_task() -> dict[str, int]:
     from .measures import measure_actuals_compute_all
 
     return measure_actuals_compute_all()
+
+
+@shared_task(ignore_result=True)
+def rollup_fold_task() -> dict[str, int]:
+    from .rollups import rollup_fold
+
+    return rollup_fold()
