@@ -859,13 +859,17 @@ def report_data(
 ) -> dict[str, Any]:
     """Every figure of the PDF report, organisation and per department, in a fixed number of
     queries whatever the number of departments, months or responses. ``aside``: the theme
-    queries and the loop counts run on connections of their own meanwhile (see ``_aside``)."""
+    queries, the loop counts and the ROI figures run on connections of their own meanwhile
+    (see ``_aside``)."""
     now = now or timezone.now()
     theme_figures = _aside(
         lambda: _theme_figures(department_ids=department_ids, period=period, merge=aside), aside=aside
     )
     loop_figures = _aside(
         lambda: loop_closure_by_department(department_ids=department_ids, period=period, now=now), aside=aside
+    )
+    roi_figures = _aside(
+        lambda: roi_summary(department_ids=department_ids, period=period, now=now), aside=aside
     )
     departments = departments_named(department_ids)
     rows = response_rollup(department_ids=department_ids, period=period)
@@ -895,7 +899,7 @@ def report_data(
         themes.append(theme)
 
     measures = scorecard(department_ids=department_ids)
-    roi_data = roi_summary(department_ids=department_ids, period=period, now=now)
+    roi_data = roi_figures()
     rows_by_department: dict[int, list[dict[str, Any]]] = {}
     for r in rows:
         rows_by_department.setdefault(r["department_id"], []).append(r)

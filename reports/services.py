@@ -226,8 +226,8 @@ def report_context(
     """Everything the PDF shows, in a fixed number of queries (``selectors.report_data``):
     the organisation's figures and a section per department, rolled up from one GROUP BY
     month × department × program. They equal the metrics API's and the dashboard's."""
-    # Outside a transaction (a worker), the theme queries and the loop counts run on
-    # connections of their own while the others run on this one: PostgreSQL works on all.
+    # Outside a transaction (a worker), the theme queries, the loop counts and the ROI figures
+    # run on connections of their own while the others run on this one: PostgreSQL works on all.
     aside = connection.vendor == "postgresql" and not connection.in_atomic_block
     with transaction.atomic():
         selectors.report_work_mem()

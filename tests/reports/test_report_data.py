@@ -181,10 +181,10 @@ def _theme_figures_of(data: dict) -> list:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_worker_runs_the_theme_and_loop_queries_on_other_connections_with_the_same_figures(theme):
-    """Outside a transaction (a worker) the theme roll-up, names and quotes, and the loop
-    counts run on connections of their own while the other queries run on the first; the
-    report is the same."""
+def test_a_worker_runs_the_theme_loop_and_roi_queries_on_other_connections_with_the_same_figures(theme):
+    """Outside a transaction (a worker) the theme roll-up, names and quotes, the loop counts
+    and the ROI figures run on connections of their own while the other queries run on the
+    first; the report is the same."""
     for slug in ("alpha", "beta"):
         _department_with_feedback(slug, months=2, per_month=6, theme=theme)
     _department_with_feedback("gamma", months=1, per_month=6, theme=ThemeFactory(name="Billing errors"))
@@ -194,7 +194,7 @@ def test_a_worker_runs_the_theme_and_loop_queries_on_other_connections_with_the_
         aside = selectors.report_data(department_ids=None, period=PERIOD, now=NOW, aside=True)
     assert aside == inline
     assert _theme_figures_of(aside) == _theme_figures_of(inline)
-    assert len(first_connection) == len(one_connection) - 4  # themes (3) and loops (1) aside
+    assert len(first_connection) == len(one_connection) - 7  # themes (3), loops (1), ROI (3) aside
     assert not connection.in_atomic_block
     with CaptureQueriesContext(connection) as worker_connection:
         context = report_context(period=PERIOD, department_ids=None)
