@@ -886,7 +886,17 @@ def fig_triage(ctx: Context) -> list[Figure]:
     server = ctx.server()
     seconds = 8 if ctx.quick else 20
     wenv = {"BENCH_COOKIES": cookies, "BENCH_PATH": path}
-    run_wrk(script="pages.lua", url=server.url + path, seconds=2, connections=4, threads=4, env=wenv)
+    # Warm every worker for every user (each process compiles its own query shapes and
+    # templates on first use): one connection per request, or kept-alive connections would
+    # all stay with whichever worker accepted them and leave the other cold for the run.
+    run_wrk(
+        script="pages.lua",
+        url=server.url + path,
+        seconds=3,
+        connections=20,
+        threads=20,
+        env={**wenv, "BENCH_CLOSE": "1"},
+    )
     # Users: each of the 20 loads the inbox, reads for 0.5–1.5 s, loads it again (wrk delay()).
     users_env = {**wenv, "BENCH_THINK_MS": "500,1500"}
     base = run_wrk(

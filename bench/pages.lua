@@ -8,14 +8,21 @@ for c in string.gmatch(os.getenv("BENCH_COOKIES"), "[^,]+") do table.insert(cook
 function setup(thread)
   counter = counter + 1
   thread:set("cookie", cookies[((counter - 1) % #cookies) + 1])
+  thread:set("seed", counter)
   table.insert(threads, thread)
 end
 
 function init(args)
   ok = 0
   other = 0
+  -- Each thread has its own Lua state, all with the same default seed: unseeded, every user
+  -- would think for the same time and all 20 would click at the same instant, every time.
+  math.randomseed(os.time() * 1000 + seed)
   wrk.headers["Cookie"] = "sessionid=" .. cookie
   wrk.path = os.getenv("BENCH_PATH")
+  -- BENCH_CLOSE=1: a new connection per request, so a warm-up reaches every gunicorn worker
+  -- (a kept-alive connection stays with the worker that accepted it).
+  if os.getenv("BENCH_CLOSE") == "1" then wrk.headers["Connection"] = "close" end
 end
 
 -- Think time between a user's page loads (BENCH_THINK_MS="min,max"; unset = none, i.e.
