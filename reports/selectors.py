@@ -731,7 +731,11 @@ def theme_quotes(
             )[:per]
         )
     out: dict[tuple[int, int | None], list[Response]] = {pair: [] for pair in wanted}
-    for response in parts[0].union(*parts[1:], all=True):
+    if connection.features.supports_slicing_ordering_in_compound:
+        fetched: Iterable[Response] = parts[0].union(*parts[1:], all=True)
+    else:  # SQLite has no LIMIT inside a UNION: one small query per pair (the embedded default)
+        fetched = (response for part in parts for response in part)
+    for response in fetched:
         out[(response.quote_theme, response.quote_department or None)].append(response)
     for quotes in out.values():
         quotes.sort(key=lambda r: (r.submitted_at, r.pk), reverse=True)
