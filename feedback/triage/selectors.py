@@ -418,9 +418,30 @@ def inbox_page(
     return _inbox_rows(fetched, with_department=mine_only)
 
 
+# Times among the row columns: read by a plain cursor, so not through the ORM's converters.
+_TIME_COLUMNS = frozenset({"due_at", "first_contact_due_at", "first_contacted_at", "snoozed_until"})
+
+
+def _db_times(fetched: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """PostgreSQL returns aware datetimes; SQLite (the embedded default) returns naive UTC ones,
+    which its ORM converter would have made aware: the same conversion for the raw rows."""
+    convert = getattr(connection.ops, "convert_datetimefield_value", None)
+    if convert is None:
+        return fetched
+    at = [i for i, name in enumerate(_ACTION_COLUMNS) if name in _TIME_COLUMNS]
+    out = []
+    for values in fetched:
+        values = list(values)
+        for i in at:
+            values[i] = convert(values[i], None, connection)
+        out.append(tuple(values))
+    return out
+
+
 def _inbox_rows(fetched: list[tuple[Any, ...]], *, with_department: bool) -> list[InboxRow]:
     from ..models import Customer, Source
 
+    fetched = _db_times(fetched)
     n = len(_ACTION_COLUMNS)
     owners: dict[int, User] = {}
     customers: dict[int, Customer] = {}
