@@ -248,6 +248,8 @@ def test_workers_keep_their_database_connection_between_tasks() -> None:
     """Celery's fixup would open a new PostgreSQL backend for every task (~5 ms each side)."""
     from django.db import connection
 
+    # A fresh connection: one this test process opened over CONN_MAX_AGE ago is rightly dropped.
+    connection.close()
     connection.ensure_connection()
     before = connection.connection
     _task_boundaries()
