@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, connections, transaction
+from django.db import connection, connections
 from django.db.models import (
     Count,
     DurationField,
@@ -772,15 +772,6 @@ def systemic_actions(
     return out
 
 
-def report_work_mem() -> None:
-    """The theme counts join ~half a million theme rows to their responses: with the default
-    4 MB the hash spills to disk in eight batches; 32 MB keeps it in memory (this transaction
-    only)."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL work_mem = '32MB'")
-
-
 def _aside[T](fn: Callable[[], T], *, aside: bool) -> Callable[[], T]:
     """``fn`` started now in a thread, on a database connection of its own, so that PostgreSQL
     runs its queries while the caller's run on the caller's connection; call the returned
@@ -797,14 +788,12 @@ def _aside[T](fn: Callable[[], T], *, aside: bool) -> Callable[[], T]:
         value: list[T] = []
         error: BaseException | None = None
         try:
-            with transaction.atomic():
-                report_work_mem()
-                value.append(fn())
+            value.append(fn())
         except BaseException as exc:  # handed to the caller, which raises it
             error = exc
         finally:
             connections.close_all()  # this thread's connections only
-        # Only now, committed and disconnected: the caller never races this transaction.
+        # Only now, disconnected: the caller never races this thread's connection.
         if error is not None:
             done.set_exception(error)
         else:
@@ -814,20 +803,8 @@ def _aside[T](fn: Callable[[], T], *, aside: bool) -> Callable[[], T]:
     return done.result
 
 
-def _merge_join_settings() -> None:
-    """On the theme queries' own connection (this transaction only): no parallel workers, to
-    leave the cores to the main connection's roll-up, and random reads priced as what they
-    are on a cached table. PostgreSQL then merges the theme links with the responses, both
-    index-only in id order (``reports/migrations/0003_response_id_cover.py``): ~0.4 s of one
-    core instead of ~0.9 s of CPU over three processes for a hash join at 1M responses."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-            cursor.execute("SET LOCAL random_page_cost = 1.1")
-
-
 def _theme_figures(
-    *, department_ids: DepartmentIds, period: Period, merge: bool = False
+    *, department_ids: DepartmentIds, period: Period
 ) -> tuple[
     list[int],
     dict[int, int],
@@ -836,10 +813,7 @@ def _theme_figures(
     dict[tuple[int, int | None], list[Response]],
 ]:
     """The themes of the report: org-wide top five, each department's top three, with quotes
-    in one statement. Three queries, the theme roll-up the heaviest of the report. ``merge``:
-    on a connection of its own, see ``_merge_join_settings``."""
-    if merge:
-        _merge_join_settings()
+    in one statement. Three queries."""
     theme_rows = theme_rollup(department_ids=department_ids, period=period)
     themes_by_id = {t.pk: t for t in Theme.objects.filter(id__in={r["theme_id"] for r in theme_rows})}
     mentions: dict[int, int] = {}
@@ -866,9 +840,7 @@ def report_data(
     queries, the loop counts and the ROI figures run on connections of their own meanwhile
     (see ``_aside``)."""
     now = now or timezone.now()
-    theme_figures = _aside(
-        lambda: _theme_figures(department_ids=department_ids, period=period, merge=aside), aside=aside
-    )
+    theme_figures = _aside(lambda: _theme_figures(department_ids=department_ids, period=period), aside=aside)
     loop_figures = _aside(
         lambda: loop_closure_by_department(department_ids=department_ids, period=period, now=now), aside=aside
     )

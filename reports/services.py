@@ -229,9 +229,7 @@ def report_context(
     # Outside a transaction (a worker), the theme queries, the loop counts and the ROI figures
     # run on connections of their own while the others run on this one: PostgreSQL works on all.
     aside = connection.vendor == "postgresql" and not connection.in_atomic_block
-    with transaction.atomic():
-        selectors.report_work_mem()
-        data = selectors.report_data(department_ids=department_ids, period=period, aside=aside)
+    data = selectors.report_data(department_ids=department_ids, period=period, aside=aside)
     trends = data["trends"]
     return {
         **data,

@@ -79,9 +79,9 @@ def test_report_context_queries_do_not_grow_with_departments_months_or_responses
         _department_with_feedback(slug, months=3, per_month=12, theme=ThemeFactory())
     SuccessMeasureFactory(name="Churn", owner_department=DepartmentFactory(slug="epsilon"))
     assert _context_queries() == small
-    # transaction + work_mem, departments, response roll-up, programs, loops, themes roll-up,
-    # theme names, quotes, systemic actions, scorecard (+ programs), ROI (3), moments, maturity (2)
-    assert small == 19
+    # departments, response roll-up, programs, loops, themes roll-up, theme names, quotes,
+    # systemic actions, scorecard (+ programs), ROI (3), moments, maturity (2)
+    assert small == 16
 
 
 def _figures(line: dict) -> dict:
