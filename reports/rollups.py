@@ -25,15 +25,16 @@ from .models import ResponseDay, ThemeDay
 # Advisory lock key of the fold ("rollfold"): one fold at a time, the others return at once.
 FOLD_LOCK = 0x726F6C6C666F6C64 & 0x7FFFFFFFFFFFFFFF
 
+# What a roll-up row holds per metric (CES as a sum, not a mean, so that rows add up); the
+# ``ResponseDay`` column of ``nps``'s ``count`` is ``nps_count``.
+ROLLUP_KEYS = {
+    "nps": ("count", "promoters", "passives", "detractors"),
+    "csat": ("count", "high"),
+    "ces": ("count", "total"),
+}
+# Row key as ``selectors.response_rollup`` gives it -> ResponseDay column.
 _RESPONSE_SUMS = {
-    "nps__count": "nps_count",
-    "nps__promoters": "nps_promoters",
-    "nps__passives": "nps_passives",
-    "nps__detractors": "nps_detractors",
-    "csat__count": "csat_count",
-    "csat__high": "csat_high",
-    "ces__count": "ces_count",
-    "ces__total": "ces_total",
+    f"{metric}__{key}": f"{metric}_{key}" for metric, keys in ROLLUP_KEYS.items() for key in keys
 }
 
 
@@ -56,11 +57,11 @@ def response_months(*, department_ids: set[int] | None, start: Any, end: Any) ->
     rows = list(
         qs.annotate(month=TruncMonth("day"))
         .values("month", "department_id", "program_id")
-        .annotate(n=Sum("responses"), **{key: Sum(column) for key, column in _RESPONSE_SUMS.items()})
+        .alias(n=Sum("responses"))
+        .annotate(**{key: Sum(column) for key, column in _RESPONSE_SUMS.items()})
         .filter(n__gt=0)
     )
     for row in rows:
-        del row["n"]
         row["month"] = datetime.combine(row["month"], time.min, tzinfo=UTC)
     return rows
 
@@ -76,21 +77,7 @@ def theme_departments(*, department_ids: set[int] | None, start: Any, end: Any) 
 
 
 _FOLDS: dict[str, tuple[str, Iterable[str], str]] = {
-    ResponseDay._meta.db_table: (
-        "program_id",
-        [
-            "responses",
-            "nps_count",
-            "nps_promoters",
-            "nps_passives",
-            "nps_detractors",
-            "csat_count",
-            "csat_high",
-            "ces_count",
-            "ces_total",
-        ],
-        "responses",
-    ),
+    ResponseDay._meta.db_table: ("program_id", ["responses", *_RESPONSE_SUMS.values()], "responses"),
     ThemeDay._meta.db_table: ("theme_id", ["mentions", "detractors", "scored"], "mentions"),
 }
 

@@ -580,12 +580,6 @@ def roi_summary(
 # program over the responses (summed in Python over a few hundred rows), instead of one
 # scan of a million rows per table.
 
-_ROLLUP_KEYS = {
-    "nps": ("count", "promoters", "passives", "detractors"),
-    "csat": ("count", "high"),
-    "ces": ("count", "total"),
-}
-
 
 def _rollup_aggregates() -> dict[str, Any]:
     """All three metrics' aggregates, CES as a sum (not a mean) so that groups add up."""
@@ -618,9 +612,9 @@ def response_rollup_direct(*, department_ids: DepartmentIds, period: Period) -> 
 
 def rollup_sum(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Add roll-up rows into one aggregate per metric (the shape ``metrics.result_row`` reads)."""
-    total = {metric: dict.fromkeys(keys, 0) for metric, keys in _ROLLUP_KEYS.items()}
+    total = {metric: dict.fromkeys(keys, 0) for metric, keys in rollups.ROLLUP_KEYS.items()}
     for row in rows:
-        for metric, keys in _ROLLUP_KEYS.items():
+        for metric, keys in rollups.ROLLUP_KEYS.items():
             for key in keys:
                 total[metric][key] += row[f"{metric}__{key}"] or 0
     for agg in total.values():
