@@ -418,8 +418,13 @@ def inbox_page(
     return _inbox_rows(fetched, with_department=mine_only)
 
 
-# Times among the row columns: read by a plain cursor, so not through the ORM's converters.
-_TIME_COLUMNS = frozenset({"due_at", "first_contact_due_at", "first_contacted_at", "snoozed_until"})
+# Where the times are among the row columns: read by a plain cursor, so not through the ORM's
+# converters.
+_TIME_AT = tuple(
+    i
+    for i, name in enumerate(_ACTION_COLUMNS)
+    if name in {"due_at", "first_contact_due_at", "first_contacted_at", "snoozed_until"}
+)
 
 
 def _db_times(fetched: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -428,11 +433,10 @@ def _db_times(fetched: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     convert = getattr(connection.ops, "convert_datetimefield_value", None)
     if convert is None:
         return fetched
-    at = [i for i, name in enumerate(_ACTION_COLUMNS) if name in _TIME_COLUMNS]
     out = []
     for values in fetched:
         values = list(values)
-        for i in at:
+        for i in _TIME_AT:
             values[i] = convert(values[i], None, connection)
         out.append(tuple(values))
     return out
