@@ -143,13 +143,13 @@ class Worker:
         self.env = env
         self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
+        self.hostname = f"cxgov-test-{os.getpid()}-{time.monotonic_ns()}@{socket.gethostname()}"
 
     def start(self) -> Worker:
         queue = settings.CELERY_TASK_DEFAULT_QUEUE
-        hostname = f"cxgov-test-{os.getpid()}-{time.monotonic_ns()}@%h"
         self.proc = subprocess.Popen(
             [CELERY, "-A", "cxgov", "worker", "-Q", queue, "--pool=prefork", "-c", "2",
-             "-n", hostname, "--without-gossip", "--without-mingle", "--without-heartbeat",
+             "-n", self.hostname, "--without-gossip", "--without-mingle", "--without-heartbeat",
              "-l", "INFO"],
             cwd=ROOT,
             env=self.env,
@@ -173,6 +173,37 @@ class Worker:
         extra = [int(p) for p in children.read_text().split()] if children.exists() else []
         return [self.proc.pid, *extra]
 
+    def busy(self) -> list[dict]:
+        """Tasks the worker is running or holds for its pool (asked over remote control)."""
+        from cxgov.celery import app
+
+        inspect = app.control.inspect(destination=[self.hostname], timeout=2.0)
+        tasks: list[dict] = []
+        for reply in (inspect.active(), inspect.reserved()):
+            if reply is None:  # no answer: count it as busy rather than guess
+                return [{"no_reply": self.hostname}]
+            tasks.extend(task for worker_tasks in reply.values() for task in worker_tasks)
+        return tasks
+
+    def wait_idle(self, *, timeout: float = 30.0) -> None:
+        """Until the queue is empty and the worker runs nothing, twice in a row.
+
+        A test ends when its assertion holds, which can be before the worker has finished
+        every task it published (duplicates of one task, say). The transactional test's
+        flush then TRUNCATEs every table while a task's transaction holds some of them:
+        PostgreSQL sees a deadlock and aborts the flush, and the next test starts on the
+        last one's rows.
+        """
+        idle_checks = 0
+
+        def idle() -> bool:
+            nonlocal idle_checks
+            quiet = _queue_length() == 0 and not self.busy()
+            idle_checks = idle_checks + 1 if quiet else 0
+            return idle_checks >= 2
+
+        wait_for(idle, timeout=timeout, interval=0.1)
+
     def kill(self) -> None:
         """SIGKILL the whole worker, children included: nothing gets to clean up."""
         if self.proc is not None and self.proc.poll() is None:
@@ -187,6 +218,13 @@ class Worker:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=10)
+
+
+def _queue_length() -> int:
+    from cxgov.celery import app
+
+    with app.connection_for_write() as conn:
+        return conn.default_channel.client.llen(settings.CELERY_TASK_DEFAULT_QUEUE)
 
 
 def _purge_queue() -> None:
@@ -239,12 +277,20 @@ def start_worker(
 
 
 @pytest.fixture(scope="module")
-def celery_worker(worker_env: dict, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
-    """One worker shared by a module's tests (tests wait until their work is done)."""
+def _module_worker(worker_env: dict, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
     _purge_queue()
     worker = Worker(worker_env, tmp_path_factory.mktemp("celery") / "worker.log").start()
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def celery_worker(_module_worker: Worker, transactional_db: None) -> Iterator[Worker]:
+    """One worker shared by a module's tests. Each test's end waits until the worker is idle,
+    and that wait runs before the database is flushed (this fixture needs
+    ``transactional_db``, so its teardown comes first)."""
+    yield _module_worker
+    _module_worker.wait_idle()
 
 
 @pytest.fixture(autouse=True)
