@@ -3,12 +3,13 @@
     INTAKE_PROFILE_DATABASE_URL=postgres://... INTAKE_PROFILE_REDIS_URL=redis://.../n \
         .venv/bin/python -m bench.intake_profile [N] [--sql] [--profile]
 
-Posts N signed generic webhooks (the body of ``intake.lua``) through Django's WSGI handler with
-the whole middleware stack and production settings (``bench.settings``: real Redis, outbox relay
-thread), and prints the SQL statements of a new response and of a duplicate, then the CPU time
-per request (``time.process_time``: every thread of the process, the relay included) and the
-relay thread's own CPU per event. ``--profile`` adds a cProfile on CPU time. The database must
-be migrated; the events published go to the Redis queue given, which is emptied at the end.
+Posts N signed generic webhooks (the body of ``intake.lua``) through the WSGI application gunicorn
+serves (``cxgov.wsgi.application``: the lean intake path of ADR 0009) with production settings
+(``bench.settings``: real Redis, outbox relay thread), and prints the SQL statements of a new
+response and of a duplicate, then the CPU time per request (``time.process_time``: every thread
+of the process, the relay included) and the relay thread's own CPU per event. ``--profile`` adds
+a cProfile on CPU time. The database must be migrated; the events published go to the Redis
+queue given, which is emptied at the end.
 """
 
 from __future__ import annotations
@@ -33,11 +34,11 @@ def main(argv: list[str]) -> None:
     import logging
 
     import redis
-    from django.core.handlers.wsgi import WSGIHandler
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from charter.models import Department
+    from cxgov.wsgi import application as app  # sets Django up again, so before logging is muted
     from feedback import outbox
     from feedback.models import Program, Source
 
@@ -68,7 +69,6 @@ def main(argv: list[str]) -> None:
 
     if batch is not None:
         outbox._relay_batch = timed_batch
-    app = WSGIHandler()
     path = f"/api/v1/intake/{source.slug}/"
 
     def call(body: bytes) -> str:
