@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, DateTimeField, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
@@ -418,12 +418,10 @@ def inbox_page(
     return _inbox_rows(fetched, with_department=mine_only)
 
 
-# Where the times are among the row columns: read by a plain cursor, so not through the ORM's
-# converters.
+# Where the times are among the row columns (the action's DateTimeFields): read by a plain
+# cursor, so not through the ORM's converters.
 _TIME_AT = tuple(
-    i
-    for i, name in enumerate(_ACTION_COLUMNS)
-    if name in {"due_at", "first_contact_due_at", "first_contacted_at", "snoozed_until"}
+    i for i, name in enumerate(_ACTION_COLUMNS) if isinstance(ActionItem._meta.get_field(name), DateTimeField)
 )
 
 
