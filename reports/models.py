@@ -161,7 +161,19 @@ class ReportDelivery(models.Model):
         return f"Monthly report {self.month:%Y-%m}"
 
 
-class ResponseDay(models.Model):
+class DayRollup(models.Model):
+    """A daily roll-up row's key: one UTC day and department (``None``: no department), and a
+    third column per table. ``rollups.rollup_fold`` folds both tables on that key."""
+
+    day = models.DateField()
+    department_id = models.BigIntegerField(null=True)
+
+    class Meta:
+        abstract = True
+        indexes = [models.Index(fields=["day", "department_id"], name="%(app_label)s_%(class)s_day")]
+
+
+class ResponseDay(DayRollup):
     """Score counts of the responses of one UTC day, department and program: a roll-up that
     PostgreSQL triggers keep equal to ``feedback_response`` (ADR 0010, ``reports.rollups``).
 
@@ -172,8 +184,6 @@ class ResponseDay(models.Model):
     never fail a write, and a department or program that goes away takes its responses with it.
     """
 
-    day = models.DateField()
-    department_id = models.BigIntegerField(null=True)
     program_id = models.BigIntegerField()
     responses = models.IntegerField(default=0)
     nps_count = models.IntegerField(default=0)
@@ -185,26 +195,18 @@ class ResponseDay(models.Model):
     ces_count = models.IntegerField(default=0)
     ces_total = models.FloatField(default=0.0)
 
-    class Meta:
-        indexes = [models.Index(fields=["day", "department_id"], name="reports_responseday_day")]
-
     def __str__(self) -> str:
         return f"Responses of {self.day} (department {self.department_id}, program {self.program_id})"
 
 
-class ThemeDay(models.Model):
+class ThemeDay(DayRollup):
     """Theme mentions of one UTC day and department (a response's links to its themes), with
     the detractors and NPS answers among them; kept by triggers like ``ResponseDay``."""
 
-    day = models.DateField()
-    department_id = models.BigIntegerField(null=True)
     theme_id = models.BigIntegerField()
     mentions = models.IntegerField(default=0)
     detractors = models.IntegerField(default=0)
     scored = models.IntegerField(default=0)
-
-    class Meta:
-        indexes = [models.Index(fields=["day", "department_id"], name="reports_themeday_day")]
 
     def __str__(self) -> str:
         return f"Theme {self.theme_id} on {self.day} (department {self.department_id})"
