@@ -327,7 +327,13 @@ def _customer_lookup(*, external_id: str, email: str) -> tuple[str, list[Any]]:
 
 @functools.cache
 def _customer_lookup_sql(by_external_id: bool, by_email: bool) -> str:
-    conditions = (["external_id = %s"] if by_external_id else []) + (["email = %s"] if by_email else [])
+    """The lookup's text. Each condition repeats its unique index's predicate (``<> ''``): the
+    values are never blank here, but PostgreSQL cannot know that of a parameter, and without it
+    the prepared statement's generic plan may not use the partial indexes (it scans every
+    customer), so every run was planned afresh (~18 % of the backend's CPU per delivery)."""
+    conditions = (["(external_id = %s AND external_id <> '')"] if by_external_id else []) + (
+        ["(email = %s AND email <> '')"] if by_email else []
+    )
     order = "(external_id = %s) DESC" if by_external_id else "id"
     columns = ", ".join(connection.ops.quote_name(f.column) for f in _columns(Customer))
     return f"SELECT {columns} FROM feedback_customer WHERE {' OR '.join(conditions)} ORDER BY {order} LIMIT 1"  # noqa: S608  # nosec B608
