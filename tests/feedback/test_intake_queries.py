@@ -138,15 +138,13 @@ def test_probe_generic_plan_finds_the_customer_through_its_unique_index(external
     generic plan could not use them for a bare ``external_id = $1`` and scanned every customer,
     so each delivery was planned afresh. Seq scans are priced out here: the plan must still
     reach the customer through the indexes."""
+    from cxgov.pgprepared import _numbered
     from feedback.intake import _customer_lookup, _probe_sql
 
     customer_sql, customer_params = _customer_lookup(external_id=external_id, email=email)
-    sql = _probe_sql(customer_sql)
     params = [1, "r-1", *customer_params]
-    numbered = sql
-    for n in range(1, len(params) + 1):
-        numbered = numbered.replace("%s", f"${n}", 1)
-    assert "%s" not in numbered
+    numbered, count = _numbered(_probe_sql(customer_sql))  # the text pgprepared.execute prepares
+    assert count == len(params)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
         cursor.execute("SET LOCAL enable_seqscan = off")
