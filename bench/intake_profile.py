@@ -7,7 +7,8 @@ Posts N signed generic webhooks (the body of ``intake.lua``) through the WSGI ap
 serves (``cxgov.wsgi.application``: the lean intake path of ADR 0009) with production settings
 (``bench.settings``: real Redis, outbox relay thread), and prints the SQL statements of a new
 response and of a duplicate, then the CPU time per request (``time.process_time``: every thread
-of the process, the relay included) and the relay thread's own CPU per event. ``--profile`` adds
+of the process, the relay included), the relay thread's own CPU per event and the CPU of the
+request connection's PostgreSQL backend (``/proc``, when the server is local). ``--profile`` adds
 a cProfile on CPU time. The database must be migrated; the events published go to the Redis
 queue given, which is emptied at the end.
 """
@@ -123,12 +124,14 @@ def main(argv: list[str]) -> None:
     profiler = cProfile.Profile(time.process_time) if "--profile" in argv else None
     if profiler:
         profiler.enable()
+    backend = _backend_cpu(connection)
     started = time.process_time()
     statuses: dict[str, int] = {}
     for payload in bodies:
         status = call(payload)
         statuses[status] = statuses.get(status, 0) + 1
     cpu = time.process_time() - started
+    backend = _backend_cpu(connection) - backend if backend is not None else None
     if profiler:
         profiler.disable()
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(50)
@@ -137,7 +140,23 @@ def main(argv: list[str]) -> None:
     print(f"CPU per request (all threads): {cpu / count * 1000:.2f} ms over {count}")
     if relay["events"]:
         print(f"relay thread CPU per event: {relay['cpu'] / relay['events'] * 1000:.2f} ms")
+    if backend is not None:
+        print(f"PostgreSQL backend CPU per request (this connection): {backend / count * 1000:.2f} ms")
     redis.Redis.from_url(os.environ["REDIS_URL"]).delete(os.environ["CELERY_QUEUE"])
+
+
+def _backend_cpu(connection: Any) -> float | None:
+    """CPU seconds (user + system) of this connection's PostgreSQL backend so far, read from
+    ``/proc/<pid>/stat``; ``None`` when the server is not on this machine."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 if __name__ == "__main__":

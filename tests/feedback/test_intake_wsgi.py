@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from typing import Any
 
+import psycopg2
 import pytest
 from django.core.signals import request_finished, request_started
-from django.db import OperationalError, close_old_connections
+from django.db import DEFAULT_DB_ALIAS, OperationalError, close_old_connections, connections
 from django.urls import resolve
 
 from cxgov import wsgi
@@ -158,3 +160,52 @@ def test_a_database_outage_answers_503_with_retry_after(source, monkeypatch):
     assert reply["status"] == 503
     assert reply["headers"]["Retry-After"]
     assert json.loads(reply["body"])["detail"]
+
+
+@pytest.fixture
+def open_connection(transactional_db, monkeypatch):  # type: ignore[no-untyped-def]
+    """The default connection open outside any transaction, health checks on, as a gunicorn
+    thread's is between two deliveries (``CONN_MAX_AGE``, ``CONN_HEALTH_CHECKS``)."""
+    conn = connections[DEFAULT_DB_ALIAS]
+    conn.ensure_connection()
+    monkeypatch.setattr(conn, "health_check_enabled", True)
+    conn.health_check_done = False  # what request_started (close_old_connections) leaves
+    return conn
+
+
+def test_a_delivery_sends_no_health_check_before_its_first_statement(open_connection, monkeypatch):
+    source = SourceFactory(slug="lean")
+    checks: list[bool] = []
+    real_check = open_connection.is_usable
+
+    def counted() -> bool:
+        checks.append(True)
+        return real_check()
+
+    monkeypatch.setattr(open_connection, "is_usable", counted)
+    open_connection.health_check_done = False
+    reply = post(source, {"external_id": "w-6", "scores": {"nps": 9}})
+    assert reply["status"] == 201
+    assert checks == []  # the source lookup is the check: no SELECT 1 round trip
+    assert Response.objects.filter(external_id="w-6").exists()
+
+
+def test_a_delivery_on_a_connection_the_server_dropped_reconnects_and_is_stored(open_connection):
+    source = SourceFactory(slug="lean")
+    with open_connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    with psycopg2.connect(**open_connection.get_connection_params()) as other, other.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        for _ in range(100):  # the backend exits asynchronously
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid])
+            if cursor.fetchone()[0] == 0:
+                break
+            time.sleep(0.02)
+    open_connection.health_check_done = False
+    reply = post(source, {"external_id": "w-7", "scores": {"nps": 9}})
+    assert reply["status"] == 201, reply["body"]
+    assert Response.objects.filter(external_id="w-7", source=source).exists()
+    with open_connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        assert cursor.fetchone()[0] != pid
