@@ -288,7 +288,12 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # WeasyPrint logs every layout step at INFO (~70 lines a 20-page report); its warnings
+        # about the document (``weasyprint``: CSS it ignored, a resource refused) still show.
+        "weasyprint.progress": {"level": "WARNING"},
+    },
 }
 DJANGO_STRUCTLOG_CELERY_ENABLED = False
 # One line per request (``request_finished``: method, path, code, request_id, ip, user_agent);

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import io
+import logging
 import threading
 
 import pytest
@@ -21,6 +22,13 @@ def _text(pdf: bytes) -> str:
 def test_render_pdf_returns_a_pdf_with_the_text() -> None:
     pdf = render_pdf(html="<h1>Hello charter</h1>")
     assert pdf.startswith(b"%PDF") and "Hello charter" in _text(pdf)
+
+
+def test_a_pdf_logs_its_warnings_but_not_its_layout_steps(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)  # production's level (the test settings log warnings only)
+    render_pdf(html="<style>p { colour: red }</style><p>Quiet</p>")
+    assert not [r for r in caplog.records if r.name == "weasyprint.progress"]
+    assert any(r.name == "weasyprint" and r.levelno == logging.WARNING for r in caplog.records)
 
 
 def test_static_files_are_served_to_the_pdf() -> None:
