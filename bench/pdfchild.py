@@ -6,8 +6,9 @@ report's HTML for the baseline. ``cpu_seconds`` (this process only: the SQL runs
 server) is there for noisy machines. ``raw``: WeasyPrint alone on the saved HTML, with the same
 static-only fetcher so both lay out the same document with the same stylesheet.
 
-Both are measured as a worker that has rendered before: each first lays out a small document,
-untimed (WeasyPrint's first-use costs, ~0.2-0.4 s, are paid once per process). And the
+Both are measured as a worker that has rendered before (``_like_a_worker``): each first lays
+out a small document, untimed (WeasyPrint's first-use costs, ~0.2-0.4 s, are paid once per
+process), with the same modules loaded. And the
 baseline gets the same garbage-collector setting the product uses while it lays out
 (``cxgov.pdf.FULL_COLLECTION_EVERY``), so the ratio measures what the product adds around
 WeasyPrint, not a runtime setting only one side has.
@@ -37,14 +38,25 @@ def _rss_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def app(username: str, html_path: Path) -> dict:
-    import weasyprint  # noqa: F401 - a worker that rendered before has it imported already
+def _like_a_worker() -> None:
+    """Both sides start as a worker that has rendered before: WeasyPrint imported, the URLconf
+    loaded (the report links its charts to the responses behind them; the first reverse() of a
+    process imports every app's views, ~0.4 s of CPU, once) and a small document laid out.
+
+    The baseline loads the URLconf too although it never reverses a URL: the objects loaded
+    are what the garbage collector weighs a full collection against (it runs one only when the
+    objects added since the last make up a quarter of those that survived it). Without them, the
+    baseline's process ran more full collections while it laid out and took longer than the
+    product on the same HTML (ratio 0.91-0.94)."""
+    import weasyprint  # noqa: F401
     from django.urls import reverse
 
-    # Likewise its URLconf is loaded (the report links its charts to the responses behind them):
-    # the first reverse() of a process imports every app's views, ~0.4 s of CPU, once.
     reverse("reports:report-list")
     _warm_up()
+
+
+def app(username: str, html_path: Path) -> dict:
+    _like_a_worker()
 
     from charter.models import User
     from reports import selectors, services
@@ -101,7 +113,7 @@ def raw(html_path: Path) -> dict:
 
     from cxgov import pdf as app_pdf
 
-    _warm_up()
+    _like_a_worker()
     fetcher = app_pdf.static_only_fetcher
     html = html_path.read_text()
     gen0, gen1, gen2 = gc.get_threshold()
