@@ -90,7 +90,7 @@ INTAKE_MIDDLEWARE = [
     "cxgov.middleware.AllowedHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_structlog.middlewares.RequestMiddleware",
+    "cxgov.middleware.RequestLogMiddleware",  # django-structlog's request line, lean
 ]
 
 ROOT_URLCONF = "cxgov.urls"

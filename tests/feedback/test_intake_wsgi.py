@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import time
 from typing import Any
 
@@ -209,3 +210,53 @@ def test_a_delivery_on_a_connection_the_server_dropped_reconnects_and_is_stored(
     with open_connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         assert cursor.fetchone()[0] != pid
+
+
+def _request_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    lines = []
+    for record in caplog.records:
+        if record.name == "django_structlog.middlewares.request" and isinstance(record.msg, dict):
+            lines.append({k: v for k, v in record.msg.items() if k != "timestamp"})
+    caplog.clear()
+    return lines
+
+
+@pytest.mark.parametrize(
+    ("start_level", "started_lines"),
+    [(logging.DEBUG, 0), (logging.INFO, 3)],  # production's setting, then request_started on
+)
+def test_the_lean_request_line_is_the_one_django_structlog_writes(
+    source, caplog, monkeypatch, settings, start_level, started_lines
+):  # type: ignore[no-untyped-def]
+    """Same event, logger, level and fields as django-structlog's middleware in the same stack,
+    for a stored delivery (201), a refused one (401) and an unknown source (404)."""
+    caplog.set_level(logging.INFO)  # production's level (the test settings log warnings only)
+    settings.DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = start_level
+    theirs = [
+        "django_structlog.middlewares.RequestMiddleware" if m.endswith("RequestLogMiddleware") else m
+        for m in settings.INTAKE_MIDDLEWARE
+    ]
+    assert theirs != settings.INTAKE_MIDDLEWARE
+    handlers = {}
+    for name, stack in (("ours", settings.INTAKE_MIDDLEWARE), ("theirs", theirs)):
+        settings.INTAKE_MIDDLEWARE = stack
+        handlers[name] = wsgi.IntakeWSGIHandler()
+    seen: dict[str, list[dict[str, Any]]] = {}
+    for name, handler in handlers.items():
+        monkeypatch.setattr(wsgi, "intake_application", handler)
+        body = {"external_id": f"log-{name}", "scores": {"nps": 9}}
+        assert post(source, body, x_request_id="req-0001-abcd", user_agent="Vendor/1.0")["status"] == 201
+        call("POST", "/api/v1/intake/lean/", b"{}", authorization="Bearer nope", x_request_id="req-0002-abcd")
+        call("POST", "/api/v1/intake/nosuch/", b"{}", x_request_id="req-0003-abcd")
+        seen[name] = _request_lines(caplog)
+    assert seen["ours"] == seen["theirs"]
+    finished = [line for line in seen["ours"] if line["event"] == "request_finished"]
+    assert [(line["code"], line["level"], line["request_id"]) for line in finished] == [
+        (201, "info", "req-0001-abcd"),
+        (401, "warning", "req-0002-abcd"),
+        (404, "warning", "req-0003-abcd"),
+    ]
+    assert finished[0]["request"] == "POST /api/v1/intake/lean/"
+    assert finished[0]["user_agent"] == "Vendor/1.0" and finished[0]["ip"] == "127.0.0.1"
+    started = [line for line in seen["ours"] if line["event"] == "request_started"]
+    assert len(started) == started_lines
