@@ -27,6 +27,8 @@ import structlog
 from django.core.signals import got_request_exception
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django_structlog.app_settings import app_settings
+from django_structlog.middlewares import request as structlog_request
 from django_structlog.signals import bind_extra_request_metadata
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -63,8 +65,6 @@ class RequestLogMiddleware:
     django-structlog's own ``got_request_exception`` receiver, as on the site."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        from django_structlog.app_settings import app_settings
-
         self.get_response = get_response
         self.start_level = app_settings.STATUS_START_LOG_LEVEL
         self.default_level = app_settings.STATUS_DEFAULT_LOG_LEVEL
@@ -93,9 +93,8 @@ class RequestLogMiddleware:
 
 
 # django-structlog's own logger, so that a filter on its name sees both stacks' lines.
-_REQUEST_LOGGER = "django_structlog.middlewares.request"
-_request_log = structlog.get_logger(_REQUEST_LOGGER)
-_request_log_std = logging.getLogger(_REQUEST_LOGGER)
+_request_log = structlog_request.logger
+_request_log_std = logging.getLogger(structlog_request.__name__)
 
 
 class AllowedHostMiddleware:
