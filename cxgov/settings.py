@@ -309,9 +309,10 @@ CXGOV_OUTBOX_STALE_SECONDS = env.int("CXGOV_OUTBOX_STALE_SECONDS", default=60)
 # Processed outbox events are deleted after this many days (beat, nightly): one row per response
 # otherwise stays for ever.
 CXGOV_OUTBOX_KEEP_DAYS = env.int("CXGOV_OUTBOX_KEEP_DAYS", default=7)
-# How long a web process's relay thread waits for more committed events before it publishes
-# (feedback/relay.py): latency traded for one publish per batch instead of one per request.
-CXGOV_RELAY_LINGER_MS = env.int("CXGOV_RELAY_LINGER_MS", default=20)
+# How long a busy web process's relay thread waits for more committed events before it
+# publishes (feedback/relay.py): one publish per batch instead of one per request. An event
+# after a quiet spell is published at once.
+CXGOV_RELAY_LINGER_MS = env.int("CXGOV_RELAY_LINGER_MS", default=100)
 # Intake's hot statements as server-side prepared statements (cxgov/pgprepared.py); 0 behind a
 # pooler in transaction mode, which does not keep them on a connection.
 CXGOV_PREPARED_STATEMENTS = env.bool("CXGOV_PREPARED_STATEMENTS", default=True)

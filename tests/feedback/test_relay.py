@@ -27,12 +27,29 @@ def _wait_for(batches: list[list[int]], count: int) -> None:
 
 def test_ids_committed_during_the_linger_share_one_publish(settings):
     settings.CXGOV_RELAY_LINGER_MS = 300
-    relay, batches, _ = _relay()
+    relay, batches, published = _relay()
     relay.put([1])
-    time.sleep(0.05)  # another request commits while the first id waits
+    assert published.wait(5)
+    relay.put([2])  # ids keep coming: this one waits for the linger
+    time.sleep(0.05)  # another request commits while it waits
+    relay.put([3])
+    _wait_for(batches, 3)
+    assert batches == [[1], [2, 3]]
+
+
+def test_after_a_quiet_spell_an_id_goes_at_once(settings):
+    settings.CXGOV_RELAY_LINGER_MS = 2000
+    relay, batches, published = _relay()
+    relay.put([1])
+    assert published.wait(1), "the first id of a quiet process waited for the linger"
+    deadline = time.monotonic() + 5
+    while relay._published_at == float("-inf") and time.monotonic() < deadline:
+        time.sleep(0.005)  # the thread notes when its publish ended just after it returns
+    relay._published_at -= 2.5  # as if the last publish had ended longer than the linger ago
+    published.clear()
     relay.put([2])
-    _wait_for(batches, 2)
-    assert batches == [[1, 2]]
+    assert published.wait(1), "an id after a quiet spell waited for the linger"
+    assert batches == [[1], [2]]
 
 
 def test_without_a_linger_the_first_id_goes_at_once(settings):
