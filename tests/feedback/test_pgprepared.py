@@ -83,13 +83,13 @@ def test_intake_prepares_its_three_statements_and_reuses_them():
         )
         return reply.status_code
 
-    before = set(_prepared())  # the test connection may have prepared them for an earlier test
+    # The test connection may have prepared some or all of them for an earlier test: what
+    # counts is that all three are prepared after a delivery and nothing more after others.
     assert deliver("p-1") == 201
     first = _prepared()
-    intake = [s for s in first if s not in before] or first
-    assert any("FROM feedback_source s" in s for s in intake)
-    assert any("LEFT JOIN LATERAL" in s for s in intake)
-    assert any("WITH r AS (INSERT INTO feedback_response" in s for s in intake)
+    assert any("FROM feedback_source s" in s for s in first)
+    assert any("LEFT JOIN LATERAL" in s for s in first)
+    assert any("WITH r AS (INSERT INTO feedback_response" in s for s in first)
     assert deliver("p-2") == 201
     assert deliver("p-1") == 200  # the duplicate's probe is the same statement
     assert _prepared() == first
