@@ -9,7 +9,8 @@ serves (``cxgov.wsgi.application``: the lean intake path of ADR 0009) with produ
 response and of a duplicate, then the CPU time per request (``time.process_time``: every thread
 of the process, the relay included), the relay thread's own CPU per event and the CPU of the
 request connection's PostgreSQL backend (``/proc``, when the server is local). ``--profile`` adds
-a cProfile on CPU time. The database must be migrated; the events published go to the Redis
+a cProfile on CPU time (``PROFILE_SORT=tottime`` sorts it by own time, ``PROFILE_CALLERS=<regex>``
+adds who called what matches). The database must be migrated; the events published go to the Redis
 queue given, which is emptied at the end.
 """
 
@@ -134,7 +135,10 @@ def main(argv: list[str]) -> None:
     backend = _backend_cpu(connection) - backend if backend is not None else None
     if profiler:
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(50)
+        stats = pstats.Stats(profiler).sort_stats(os.environ.get("PROFILE_SORT", "cumulative"))
+        stats.print_stats(50)
+        if os.environ.get("PROFILE_CALLERS"):
+            stats.print_callers(os.environ["PROFILE_CALLERS"])
     time.sleep(1)  # let the relay thread finish
     print(f"replies: {statuses}")
     print(f"CPU per request (all threads): {cpu / count * 1000:.2f} ms over {count}")
