@@ -11,14 +11,24 @@ vendor delivery-id check (``source_id`` and ``delivery_id`` indexed apart); one 
 (source_id, delivery_id) replaces both.
 
 The indexes are dropped by name, not through ``AlterField``: that would also drop and re-add
-each foreign key, re-checking a million rows under a lock. Reversible: backwards recreates
-them under the names Django gave them (the ``_like`` pattern index on PostgreSQL only).
+each foreign key, re-checking a million rows under a lock. On PostgreSQL every step is
+``CONCURRENTLY`` (so the migration is not atomic): building the new index over millions of
+raw deliveries must not hold intake's inserts for its whole build. The new index comes first,
+so the delivery-id check is never without one. Reversible: backwards recreates the dropped
+indexes under the names Django gave them (the ``_like`` pattern index on PostgreSQL only).
+If a concurrent build fails it leaves an invalid index of that name: drop it and migrate again.
 """
+
+from typing import Any
 
 from django.db import migrations, models
 
-from cxgov.migrations_sql import postgresql_only
-
+ADDED = ("rawdelivery_source_delivery", "feedback_rawdelivery", '"source_id", "delivery_id"')
+LIKE = (
+    "feedback_rawdelivery_delivery_id_e36a9f90_like",
+    "feedback_rawdelivery",
+    '"delivery_id" varchar_pattern_ops',
+)
 DROPPED = [
     ("feedback_response_source_id_448eb70a", "feedback_response", "source_id"),
     ("feedback_response_program_id_811b336f", "feedback_response", "program_id"),
@@ -28,7 +38,38 @@ DROPPED = [
 ]
 
 
+def _indexes(schema_editor: Any) -> tuple[str, list[tuple[str, str, str]]]:
+    """The ``CONCURRENTLY`` keyword for this database, and the dropped indexes it has."""
+    on_postgresql = schema_editor.connection.vendor == "postgresql"
+    dropped = [(name, table, f'"{column}"') for name, table, column in DROPPED]
+    return ("CONCURRENTLY " if on_postgresql else ""), dropped + ([LIKE] if on_postgresql else [])
+
+
+def _create(schema_editor: Any, how: str, name: str, table: str, columns: str) -> None:
+    schema_editor.execute(f'CREATE INDEX {how}"{name}" ON "{table}" ({columns})')
+
+
+def _drop(schema_editor: Any, how: str, name: str) -> None:
+    schema_editor.execute(f'DROP INDEX {how}IF EXISTS "{name}"')
+
+
+def forwards(apps: Any, schema_editor: Any) -> None:
+    how, dropped = _indexes(schema_editor)
+    _create(schema_editor, how, *ADDED)
+    for name, _table, _columns in dropped:
+        _drop(schema_editor, how, name)
+
+
+def backwards(apps: Any, schema_editor: Any) -> None:
+    how, dropped = _indexes(schema_editor)
+    for index in dropped:
+        _create(schema_editor, how, *index)
+    _drop(schema_editor, how, ADDED[0])
+
+
 class Migration(migrations.Migration):
+    atomic = False  # CREATE / DROP INDEX CONCURRENTLY cannot run in a transaction
+
     dependencies = [
         ("charter", "0003_governance_documents"),
         ("feedback", "0007_pipeline_config_stamp"),
@@ -84,25 +125,11 @@ class Migration(migrations.Migration):
                         to="feedback.source",
                     ),
                 ),
-            ],
-            database_operations=[
-                migrations.RunSQL(
-                    [f'DROP INDEX IF EXISTS "{name}"' for name, _table, _column in DROPPED],
-                    [f'CREATE INDEX "{name}" ON "{table}" ("{column}")' for name, table, column in DROPPED],
-                ),
-                postgresql_only(
-                    [
-                        (
-                            'DROP INDEX IF EXISTS "feedback_rawdelivery_delivery_id_e36a9f90_like"',
-                            'CREATE INDEX "feedback_rawdelivery_delivery_id_e36a9f90_like" '
-                            'ON "feedback_rawdelivery" ("delivery_id" varchar_pattern_ops)',
-                        )
-                    ]
+                migrations.AddIndex(
+                    model_name="rawdelivery",
+                    index=models.Index(fields=["source", "delivery_id"], name="rawdelivery_source_delivery"),
                 ),
             ],
-        ),
-        migrations.AddIndex(
-            model_name="rawdelivery",
-            index=models.Index(fields=["source", "delivery_id"], name="rawdelivery_source_delivery"),
+            database_operations=[migrations.RunPython(forwards, backwards)],
         ),
     ]

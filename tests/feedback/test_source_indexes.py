@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.test.utils import CaptureQueriesContext
 
 from feedback.models import RawDelivery, Response
 from tests.factories import SourceFactory
@@ -133,12 +134,20 @@ def test_the_migration_reverses() -> None:
         "feedback_rawdelivery_delivery_id_e36a9f90_like",
     }
     assert not dropped & _index_names()
-    MigrationExecutor(connection).migrate([("feedback", "0007_pipeline_config_stamp")])
+    with CaptureQueriesContext(connection) as backwards:
+        MigrationExecutor(connection).migrate([("feedback", "0007_pipeline_config_stamp")])
     try:
         names = _index_names()
         assert dropped <= names
         assert "rawdelivery_source_delivery" not in names
     finally:
-        MigrationExecutor(connection).migrate([("feedback", "0008_source_leading_indexes")])
+        with CaptureQueriesContext(connection) as forwards:
+            MigrationExecutor(connection).migrate([("feedback", "0008_source_leading_indexes")])
     assert not dropped & _index_names()
     assert "rawdelivery_source_delivery" in _index_names()
+    # Neither way holds intake's writes for a whole index build, nor re-checks a foreign key.
+    statements = [q["sql"] for q in [*backwards.captured_queries, *forwards.captured_queries]]
+    index_steps = [sql for sql in statements if " INDEX " in sql]
+    assert len(index_steps) == 2 * (len(dropped) + 1), index_steps
+    assert all(" INDEX CONCURRENTLY " in sql for sql in index_steps), index_steps
+    assert not [sql for sql in statements if "CONSTRAINT" in sql]
