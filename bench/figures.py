@@ -292,8 +292,8 @@ def _queue_length() -> int:
 INTAKE_GOAL = "≥ 0.35× insert rate, p99 < 50 ms"
 
 
-def insert_loop_rate(*, source: Source, seconds: float) -> tuple[float, int]:
-    """One INSERT of a response row per transaction, psycopg2, one connection: rows/s."""
+def insert_loop(*, source: Source, seconds: float) -> tuple[int, float]:
+    """One INSERT of a response row per transaction, psycopg2, one connection: (rows, seconds)."""
     fields = {f.attname: f for f in Response._meta.concrete_fields}
     given = ["source_id", "program_id", "external_id", "submitted_at", "received_at", "updated_at", "nps"]
     given += ["nps_band", "comment", "status"]
@@ -324,7 +324,7 @@ def insert_loop_rate(*, source: Source, seconds: float) -> tuple[float, int]:
             conn.commit()
     finally:
         conn.close()
-    return done / elapsed, done
+    return done, elapsed
 
 
 def intake_queries(*, source: Source, token: str, url: str) -> int:
@@ -358,7 +358,7 @@ def fig_intake(ctx: Context) -> list[Figure]:
     # The baseline runs half before and half after the load: a one-connection loop waits on
     # every commit, so a slow moment of this machine moves it more than the load (0.44k-1.4k/s
     # between runs here); the two halves, averaged, straddle the same moments as the load.
-    before_rate, before_rows = insert_loop_rate(source=baseline_source, seconds=seconds / 4)
+    before_rows, before_seconds = insert_loop(source=baseline_source, seconds=seconds / 4)
     server = ctx.server()
     queue_purge()
     url = server.url + url_path.replace("/x/", f"/{source.slug}/")
@@ -374,9 +374,10 @@ def fig_intake(ctx: Context) -> list[Figure]:
     res = run_wrk(script="intake.lua", url=url, seconds=seconds, connections=50, threads=2, env=wenv)
     outbox_settle()
     queue_purge()
-    after_rate, after_rows = insert_loop_rate(source=baseline_source, seconds=seconds / 4)
+    after_rows, after_seconds = insert_loop(source=baseline_source, seconds=seconds / 4)
+    before_rate, after_rate = before_rows / before_seconds, after_rows / after_seconds
     base_rows = before_rows + after_rows
-    base_rate = base_rows / (before_rows / before_rate + after_rows / after_rate)
+    base_rate = base_rows / (before_seconds + after_seconds)
     ctx.log(f"  baseline: {before_rate:.0f} and {after_rate:.0f} single-row transactions/s (before, after)")
     if res["ok"] == 0:
         tail = server.tail(5)
