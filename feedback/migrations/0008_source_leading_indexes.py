@@ -30,19 +30,19 @@ LIKE = (
     '"delivery_id" varchar_pattern_ops',
 )
 DROPPED = [
-    ("feedback_response_source_id_448eb70a", "feedback_response", "source_id"),
-    ("feedback_response_program_id_811b336f", "feedback_response", "program_id"),
-    ("feedback_response_department_id_016ec758", "feedback_response", "department_id"),
-    ("feedback_rawdelivery_source_id_065e6461", "feedback_rawdelivery", "source_id"),
-    ("feedback_rawdelivery_delivery_id_e36a9f90", "feedback_rawdelivery", "delivery_id"),
+    ("feedback_response_source_id_448eb70a", "feedback_response", '"source_id"'),
+    ("feedback_response_program_id_811b336f", "feedback_response", '"program_id"'),
+    ("feedback_response_department_id_016ec758", "feedback_response", '"department_id"'),
+    ("feedback_rawdelivery_source_id_065e6461", "feedback_rawdelivery", '"source_id"'),
+    ("feedback_rawdelivery_delivery_id_e36a9f90", "feedback_rawdelivery", '"delivery_id"'),
 ]
 
 
 def _indexes(schema_editor: Any) -> tuple[str, list[tuple[str, str, str]]]:
     """The ``CONCURRENTLY`` keyword for this database, and the dropped indexes it has."""
-    on_postgresql = schema_editor.connection.vendor == "postgresql"
-    dropped = [(name, table, f'"{column}"') for name, table, column in DROPPED]
-    return ("CONCURRENTLY " if on_postgresql else ""), dropped + ([LIKE] if on_postgresql else [])
+    if schema_editor.connection.vendor == "postgresql":
+        return "CONCURRENTLY ", [*DROPPED, LIKE]
+    return "", DROPPED
 
 
 def _create(schema_editor: Any, how: str, name: str, table: str, columns: str) -> None:
