@@ -213,3 +213,26 @@ def test_progress_never_outside_the_rules_on_the_demo(db) -> None:
         assert m.latest is None or m.latest.date <= TODAY
         assert m.progress.share is None or 0 <= m.progress.share <= 1
         assert SuccessMeasure.objects.get(pk=m.pk).min_answers == 30
+
+
+def test_far_future_filter_dates_are_not_a_500(leader_client) -> None:
+    reply = leader_client.get("/api/v1/metrics/?metric=nps&group_by=month&from=2026-01-01&to=9999-12-31")
+    assert reply.status_code == 200
+
+
+def _csv(reply) -> str:  # type: ignore[no-untyped-def]
+    return b"".join(reply.streaming_content).decode("utf-8-sig").replace("\r", "")
+
+
+def test_dashboard_csv_marks_partial_months_and_formats_measures(nps_measure, executive_client) -> None:
+    trends = _csv(executive_client.get("/dashboard/export/trends.csv?days=90")).splitlines()
+    assert trends[0].endswith("small_sample,partial")
+    assert any(line.startswith(f"nps,{M0:%Y-%m},") and line.endswith(",False,True") for line in trends), (
+        trends
+    )
+    # the 2-answer month: no number, its n and the flag
+    assert f"nps,{M1:%Y-%m},,2,,,,True,False" in trends
+    churn = SuccessMeasureFactory(name="Churn", kind="churn", unit="%", baseline_value=Decimal("13.5"))
+    MeasureActual.objects.create(measure=churn, date=M1_END, value=Decimal("12.1000000000000"))
+    scorecard = _csv(executive_client.get("/dashboard/export/scorecard.csv"))
+    assert "12.1%" in scorecard and "12.1000" not in scorecard
