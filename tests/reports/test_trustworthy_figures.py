@@ -236,3 +236,28 @@ def test_dashboard_csv_marks_partial_months_and_formats_measures(nps_measure, ex
     MeasureActual.objects.create(measure=churn, date=M1_END, value=Decimal("12.1000000000000"))
     scorecard = _csv(executive_client.get("/dashboard/export/scorecard.csv"))
     assert "12.1%" in scorecard and "12.1000" not in scorecard
+
+
+def test_ces_rows_carry_a_student_t_interval(leader_client) -> None:
+    source = SourceFactory()
+    for value in (1, 2, 3) * 10:
+        scored(source=source, submitted_at=_at(M2), ces=value)
+    (row,) = leader_client.get("/api/v1/metrics/?metric=ces&group_by=source").json()["results"]
+    # mean 2; sample variance (10·1 + 10·1)/29 = 0.689655, sd 0.830455; t(0.975, 29) = 2.045230;
+    # half-width 2.045230 · 0.830455 / sqrt(30) = 0.310094 -> 1.69..2.31
+    assert (row["count"], row["score"], row["small_sample"]) == (30, 2.0, False)
+    assert row["sd"] == pytest.approx(0.830455, abs=1e-3)
+    assert (row["ci_low"], row["ci_high"]) == (1.7, 2.3)
+
+
+def test_dashboard_change_states_significance(executive_client) -> None:
+    """Last 30 days against the 30 before: CSAT 70/100 -> 80/100 is not significant (p = 0.102,
+    see test_statistics)."""
+    source = SourceFactory()
+    recent, before = TODAY - dt.timedelta(days=5), TODAY - dt.timedelta(days=40)
+    for day, satisfied in ((before, 70), (recent, 80)):
+        for i in range(100):
+            scored(source=source, submitted_at=_at(day), csat=5 if i < satisfied else 2)
+    page = executive_client.get("/dashboard/?days=30").content.decode()
+    assert "vs the 30 days before: no clear change" in page
+    assert "±7.8 (95 %)" in page  # 1.96 · sqrt(0.8 · 0.2 / 100) · 100 = 7.84
