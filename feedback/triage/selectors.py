@@ -26,7 +26,7 @@ from charter.roles import Role
 from charter.selectors import department_ids_for, department_scope
 from cxgov.sqlshape import SqlShapes
 
-from ..models import ActionComment, ActionItem, ContactLog, Insight, Loop, Priority
+from ..models import ActionComment, ActionItem, ActionReopening, ContactLog, Insight, Loop, Priority
 
 S = ActionItem.Status
 OPEN = sorted(ActionItem.OPEN_STATUSES)
@@ -740,6 +740,9 @@ TRACKED = (
     ("success_measure_id", "Success measure"),
     ("verification_date", "Verification date"),
     ("customer_told_at", "Customer told"),
+    ("resolution_outcome", "Outcome"),
+    ("customer_told", "Customer told the outcome"),
+    ("fix_notified_at", "Notified of the fix"),
 )
 
 
@@ -777,6 +780,9 @@ def action_timeline(*, action: ActionItem) -> list[TimelineEntry]:
     for contact in ContactLog.objects.filter(action=action).select_related("by"):
         text = f"{contact.get_channel_display()} — {contact.get_outcome_display()}"
         entries.append(TimelineEntry(contact.at, "contact", contact.by, text, obj=contact))
+    for reopening in ActionReopening.objects.filter(action=action).select_related("by"):
+        text = f"Reopened (was {S(reopening.previous_status).label}): {reopening.reason}"
+        entries.append(TimelineEntry(reopening.at, "reopen", reopening.by, text, obj=reopening))
     for comment in ActionComment.objects.filter(action=action).select_related("author"):
         entries.append(
             TimelineEntry(comment.created_at, "comment", comment.author, comment.body, obj=comment)
@@ -815,7 +821,7 @@ def systemic_board(
     if not include_closed:
         qs = qs.filter(Q(status__in=OPEN) | Q(status=S.FIXED))
     actions = list(
-        qs.select_related("owner", "department", "theme", "success_measure")
+        qs.select_related("owner", "department", "theme", "success_measure", "customer_message")
         .annotate(insight_count=Count("insights"))
         .order_by("theme__name", "due_at", "id")
     )
