@@ -479,11 +479,16 @@ def _may_tell(request: HttpRequest, action: ActionItem) -> None:
         raise PermissionDenied("Only the owner, the department's ambassadors or a CX leader tell customers.")
 
 
-def _tell_context(request: HttpRequest, action: ActionItem, form: Any) -> dict[str, Any]:
+def _tell_form(action: ActionItem, data: Any = None, initial: dict[str, Any] | None = None) -> Any:
+    """The message form, its "preview as" choices being the recipients (read once)."""
     eligible, excluded = cm.recipients_list(action=action)
-    form.fields["customer"].choices = [
-        (r.customer_id, f"{r.name or 'Name unknown'} <{r.email}>") for r in eligible
-    ]
+    form = f.TellCustomersForm(data, initial=initial, recipients=eligible)
+    form.recipients = (eligible, excluded)
+    return form
+
+
+def _tell_context(request: HttpRequest, action: ActionItem, form: Any) -> dict[str, Any]:
+    eligible, excluded = form.recipients
     data = form.data if form.is_bound else form.initial
     preview = cm.preview_for(
         action=action,
@@ -517,12 +522,12 @@ def systemic_tell_view(request: HttpRequest, pk: int) -> HttpResponse:
     template = "feedback/systemic/tell.html"
     if request.method == "GET":
         if request.GET.get("subject") is not None:  # the live preview asks for its fragment
-            form = f.TellCustomersForm(request.GET)
+            form = _tell_form(action, request.GET)
             form.is_valid()
             context = _tell_context(request, action, form)
             return render(request, template + ("#tell-preview" if _is_partial(request) else ""), context)
         subject, body = cm.template_text(key="fixed", action=action)
-        form = f.TellCustomersForm(initial={"template": "fixed", "subject": subject, "body": body})
+        form = _tell_form(action, initial={"template": "fixed", "subject": subject, "body": body})
         return render(request, template, _tell_context(request, action, form))
     if request.method != "POST":
         return HttpResponse(status=405, headers={"Allow": "GET, POST"})
@@ -530,10 +535,10 @@ def systemic_tell_view(request: HttpRequest, pk: int) -> HttpResponse:
         subject, body = cm.template_text(key=request.POST.get("template", "fixed"), action=action)
         data = request.POST.copy()
         data["subject"], data["body"] = subject, body
-        form = f.TellCustomersForm(data)
+        form = _tell_form(action, data)
         form.is_valid()
         return render(request, template, _tell_context(request, action, form))
-    form = f.TellCustomersForm(request.POST)
+    form = _tell_form(action, request.POST)
     if form.is_valid() and "send" in request.POST:
         try:
             message = cm.customer_message_send(

@@ -110,7 +110,8 @@ def test_ambassador_logs_a_call_and_closes_the_inner_loop(page: Page, inbox: dic
 
     transition = page.get_by_test_id("transition-form")
     transition.get_by_label("Move to").select_option(label="Resolved")
-    transition.get_by_label("The customer was told the outcome").check()
+    transition.get_by_label("Outcome").select_option(label="Problem solved for the customer")
+    transition.get_by_label("Yes, the customer was told the outcome").check()
     transition.get_by_role("button", name="Save status").click()
     expect(page.get_by_test_id("status")).to_have_text("Resolved")
     expect(page.get_by_test_id("contact-form")).to_have_count(0)  # closed: nothing more to log
