@@ -145,7 +145,7 @@ class TransitionForm(VersionedForm):
         help_text="Required to resolve.",
     )
     customer_told = forms.TypedChoiceField(
-        choices=[("yes", "Yes, the customer was told the outcome"), ("no", "No, not told")],
+        choices=[("yes", "Yes, the customer was told"), ("no", "No, not told")],
         coerce=lambda v: v == "yes",
         empty_value=None,
         required=False,

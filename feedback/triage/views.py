@@ -32,7 +32,7 @@ from missions.models import SuccessMeasure
 
 from .. import actions as svc
 from .. import customer_messages as cm
-from ..models import ActionItem, Loop
+from ..models import ActionItem, ContactLog, Loop
 from . import forms as f
 from . import selectors as sel
 from .rows import inbox_rows_html
@@ -333,6 +333,8 @@ def _run(op: str, form: Any, action: ActionItem, user: Any) -> str:
             by=user,
             expected_version=version,
         )
+        if d["outcome"] in ContactLog.ATTEMPTS:
+            return "Attempt logged. Nobody has spoken with the customer yet: the first-contact clock runs on."
         return "Contact logged."
     if op == "transition":
         svc.action_item_transition(

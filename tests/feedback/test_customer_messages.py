@@ -403,3 +403,15 @@ def test_resolving_through_the_action_page_asks_for_outcome_and_told(ambassador_
     assert ok.status_code == 302
     item.refresh_from_db()
     assert (item.status, item.customer_told) == (S.RESOLVED, False)
+
+
+def test_erasing_a_customer_scrubs_their_fix_emails(
+    outer, people, ambassador, leader, django_capture_on_commit_callbacks
+):
+    from feedback.privacy import customer_erase
+
+    _send(outer, ambassador, django_capture_on_commit_callbacks)
+    ana = people["ana"].response.customer
+    customer_erase(customer=ana, by=leader)
+    row = CustomerDelivery.objects.get(customer=ana)
+    assert "ana" not in row.email and row.name == ""
