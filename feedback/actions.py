@@ -31,7 +31,15 @@ from django.utils.dateparse import parse_datetime
 from charter.models import User
 from missions.models import SuccessMeasure
 
-from .models import ActionComment, ActionInsight, ActionItem, ContactLog, Loop, Priority
+from .models import (
+    ActionComment,
+    ActionItem,
+    ActionReopening,
+    ContactLog,
+    Loop,
+    Priority,
+    ResolutionOutcome,
+)
 from .notifications import notification_create
 
 S = ActionItem.Status
@@ -174,8 +182,12 @@ def action_item_contact_log(
     expected_version: int | None = None,
     at: datetime | None = None,
 ) -> ContactLog:
-    """Record a contact with the customer. The first one starts the clock of the inner loop:
-    it sets ``first_contacted_at`` and moves a new or assigned action to contacted."""
+    """Record a contact with the customer.
+
+    An attempt (no answer, a voicemail, an e-mail with no reply yet) is recorded and nothing
+    else: the first-contact SLA keeps running, because the customer has not been heard yet.
+    The first real conversation stops that clock (``first_contacted_at``) and moves a new or
+    assigned action to contacted."""
     action = _lock(action, expected_version)
     if action.loop != Loop.INNER:
         raise ValidationError({"channel": "Contacts are logged on inner-loop actions (one customer)."})
@@ -185,7 +197,10 @@ def action_item_contact_log(
         contact.at = at
     contact.full_clean(exclude=["action", "by"])
     contact.save()
-    if action.first_contacted_at is None:
+    if contact.is_attempt:
+        _save(action, by=by, reason=f"Contact attempt: {contact.get_channel_display()}")
+        return contact
+    if action.first_contacted_at is None or contact.at < action.first_contacted_at:
         action.first_contacted_at = contact.at
     if action.status in (S.NEW, S.ASSIGNED):
         action.status = S.CONTACTED
@@ -204,16 +219,19 @@ def action_item_transition(
     fix: str = "",
     success_measure: SuccessMeasure | None = None,
     verification_date: date | None = None,
-    customer_told: bool = False,
+    customer_told: bool | None = None,
+    outcome: str = "",
     expected_version: int | None = None,
     now: datetime | None = None,
 ) -> ActionItem:
     """Move the action through its loop.
 
     Inner loop: new → assigned → contacted → (waiting) → resolved, or closed as unreachable /
-    no action with a reason. Outer loop: new/assigned → investigating → fixed, where fixing
-    needs the root cause, the fix, the success measure that should move and the date to
-    verify it. Missing pieces come back as field errors, all at once.
+    no action with a reason. Resolving needs the outcome (``ResolutionOutcome``) and whether
+    the customer was told it (yes or no, said out loud: an unticked box is not a "no").
+    Outer loop: new/assigned → investigating → fixed, where fixing needs the root cause, the
+    fix, the success measure that should move and the date to verify it. Missing pieces come
+    back as field errors, all at once.
     """
     now = now or timezone.now()
     action = _lock(action, expected_version)
@@ -232,6 +250,11 @@ def action_item_transition(
     reason, root_cause, fix = reason.strip(), root_cause.strip(), fix.strip()
     if to_status in REASON_REQUIRED and not reason:
         errors["reason"] = "Say why the action closes without resolving (e.g. three calls, no answer)."
+    if action.loop == Loop.INNER and to_status == S.RESOLVED:
+        if outcome not in ResolutionOutcome.values:
+            errors["outcome"] = "Say what resolving achieved for the customer."
+        if customer_told is None:
+            errors["customer_told"] = "Say whether the customer was told the outcome."
     if action.loop == Loop.OUTER and to_status == S.FIXED:
         if not root_cause:
             errors["root_cause"] = "Record the root cause the insights point to."
@@ -255,8 +278,11 @@ def action_item_transition(
     if to_status in CLOSE_STATUSES:
         action.closed_at = now
         action.snoozed_until = None
-    if customer_told and action.customer_told_at is None:
-        action.customer_told_at = now
+    if action.loop == Loop.INNER and to_status == S.RESOLVED:
+        action.resolution_outcome = outcome
+        action.customer_told = customer_told
+        if customer_told and action.customer_told_at is None:
+            action.customer_told_at = now
     note = f"Status: {S(to_status).label}"
     if reason:
         note += f" — {reason}"
@@ -304,53 +330,66 @@ def action_item_comment(*, action: ActionItem, body: str, by: User) -> ActionCom
     return comment
 
 
+REOPEN_TO_OUTER = S.INVESTIGATING
+
+
 @transaction.atomic
-def systemic_action_tell_customers(
-    *, action: ActionItem, by: User, message: str, now: datetime | None = None
-) -> int:
-    """Close the outer loop with the customers: every linked insight's open inner-loop action
-    is resolved with the "we fixed it" message, customers are recorded as told, and the
-    owners of those actions are notified. Returns how many inner actions were closed."""
+def action_item_reopen(
+    *,
+    action: ActionItem,
+    reason: str,
+    by: User,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> ActionItem:
+    """Open a closed action again, with a reason. Nothing is erased: the history keeps every
+    closed field and an ``ActionReopening`` row keeps the reason and what it was closed as.
+
+    An inner loop goes back to contacted when someone had spoken with the customer, else to
+    assigned (its first-contact clock runs again); a systemic action goes back to
+    investigating, unless another open systemic action on its theme exists already.
+    """
     now = now or timezone.now()
-    action = _lock(action, None)
-    message = message.strip()
-    if action.loop != Loop.OUTER:
-        raise ValidationError({"message": "Only a systemic (outer-loop) action tells customers."})
-    if action.status not in (S.FIXED, S.VERIFIED):
-        raise ValidationError({"message": "Close the systemic action with its fix before telling customers."})
-    if not message:
-        raise ValidationError({"message": "Write what you tell the customers (what changed for them)."})
-    if action.customer_told_at is not None:
-        raise ValidationError(
-            {"message": f"Customers were already told on {action.customer_told_at:%d %b %Y}."}
+    action = _lock(action, expected_version)
+    reason = reason.strip()
+    if action.is_open:
+        raise ValidationError({"reason": "This action is open; only a closed action is reopened."})
+    if not reason:
+        raise ValidationError({"reason": "Say why the action is reopened."})
+    if action.loop == Loop.OUTER:
+        clash = (
+            ActionItem.objects.filter(
+                loop=Loop.OUTER,
+                theme_id=action.theme_id,
+                department_id=action.department_id,
+                status__in=ActionItem.OPEN_STATUSES,
+            )
+            .exclude(pk=action.pk)
+            .first()
         )
-    inner_ids = list(
-        ActionInsight.objects.filter(insight__systemic_action=action).values_list("action_id", flat=True)
+        if action.theme_id is not None and clash is not None:
+            raise ValidationError(
+                {"reason": f"“{clash.title}” (#{clash.pk}) is already open on this theme; work on that one."}
+            )
+    ActionReopening.objects.create(
+        action=action,
+        by=by,
+        at=now,
+        reason=reason,
+        previous_status=action.status,
+        previous_closed_at=action.closed_at,
+        previous_close_reason=action.close_reason,
     )
-    inner = list(ActionItem.objects.select_for_update().filter(pk__in=inner_ids).select_related("owner"))
-    closed = 0
-    for item in inner:
-        if item.customer_told_at is None:
-            item.customer_told_at = now
-        if item.is_open:
-            item.status = S.RESOLVED
-            item.close_reason = f"We fixed it: {message}"
-            item.closed_at = now
-            item.snoozed_until = None
-            closed += 1
-        _save(item, by=by, reason="Customer told: we fixed it")
-    action.customer_told_at = now
-    _save(action, by=by, reason=f"Customers told ({len(inner)})")
-    url = reverse("feedback:action-detail", kwargs={"pk": action.pk})
-    for owner in {i.owner_id: i.owner for i in inner}.values():
-        notification_create(
-            user=owner,
-            subject=f"Fixed: “{action.title}” — your customers were told",
-            body=message,
-            url=url,
-            dedupe_key=f"told:{action.pk}:{owner.pk}",
-        )
-    return closed
+    if action.loop == Loop.OUTER:
+        action.status = REOPEN_TO_OUTER
+        action.verification_result = {}
+    else:
+        action.status = S.CONTACTED if action.first_contacted_at else S.ASSIGNED
+        action.resolution_outcome = ""
+        action.customer_told = None
+    action.closed_at = None
+    action.close_reason = ""
+    return _save(action, by=by, reason=f"Reopened: {reason}")
 
 
 # --- bulk operations with undo -------------------------------------------------------------

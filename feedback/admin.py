@@ -87,3 +87,32 @@ class PipelineConfigStampAdmin(admin.ModelAdmin):
     """Changing the stamp makes every worker re-read the pipeline's configuration."""
 
     list_display = ("id", "stamp")
+
+
+@admin.register(models.EmailSuppression)
+class EmailSuppressionAdmin(admin.ModelAdmin):
+    """The suppression list: customer addresses never e-mailed (unsubscribed, bounced, added)."""
+
+    list_display = ("email", "reason", "note", "created_at")
+    list_filter = ("reason",)
+    search_fields = ("email",)
+
+
+@admin.register(models.CustomerMessage)
+class CustomerMessageAdmin(admin.ModelAdmin):
+    list_display = ("subject", "action", "created_by", "created_at")
+    raw_id_fields = ("action", "created_by")
+
+
+@admin.register(models.CustomerDelivery)
+class CustomerDeliveryAdmin(admin.ModelAdmin):
+    list_display = ("email", "status", "attempts", "sent_at", "message")
+    list_filter = ("status",)
+    search_fields = ("email",)
+    raw_id_fields = ("message", "customer", "inner_action")
+
+
+@admin.register(models.ActionReopening)
+class ActionReopeningAdmin(admin.ModelAdmin):
+    list_display = ("action", "by", "at", "previous_status")
+    raw_id_fields = ("action", "by")

@@ -311,6 +311,9 @@ def _age_actions(now: Any, sources: Any) -> None:
                 first_contacted_at=contacted if status != "unreachable" else None,
                 closed_at=contacted + timedelta(days=rng.randint(0, 6)),
                 close_reason="" if status == "resolved" else "Closed during the demo backfill.",
+                resolution_outcome="solved" if status == "resolved" else "",
+                customer_told=True if status == "resolved" else None,
+                customer_told_at=contacted if status == "resolved" else None,
             )
 
 

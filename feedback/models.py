@@ -500,6 +500,15 @@ class OuterLoopSettings(models.Model):
         return "Outer-loop settings"
 
 
+class ResolutionOutcome(models.TextChoices):
+    """What resolving an inner loop achieved for the customer."""
+
+    SOLVED = "solved", "Problem solved for the customer"
+    EXPLAINED = "explained", "Explained; nothing to change"
+    COMPENSATED = "compensated", "Compensated or goodwill gesture"
+    REFERRED = "referred", "Handed to another team, customer agreed"
+
+
 class ActionItem(models.Model):
     """An owned piece of work with a due date: follow up one customer (inner loop) or fix a
     systemic cause (outer loop). ``version`` detects concurrent edits."""
@@ -538,8 +547,21 @@ class ActionItem(models.Model):
     )
     theme = models.ForeignKey(Theme, null=True, blank=True, on_delete=models.SET_NULL, related_name="actions")
     close_reason = models.TextField(blank=True)
-    first_contacted_at = models.DateTimeField(null=True, blank=True)
+    first_contacted_at = models.DateTimeField(
+        null=True, blank=True, help_text="The first real conversation; attempts do not count."
+    )
     customer_told_at = models.DateTimeField(null=True, blank=True)
+    resolution_outcome = models.CharField(
+        max_length=12, choices=ResolutionOutcome.choices, blank=True, help_text="What resolving achieved."
+    )
+    customer_told = models.BooleanField(
+        null=True, blank=True, help_text="Whether the customer was told the outcome (unknown if empty)."
+    )
+    fix_notified_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the customer was e-mailed about the systemic fix (a message went out).",
+    )
     root_cause = models.TextField(blank=True)
     fix = models.TextField(blank=True)
     success_measure = models.ForeignKey(
@@ -587,6 +609,15 @@ class ActionItem(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    @classmethod
+    def really_closed_q(cls) -> models.Q:
+        """Closed for real: an inner loop counts as resolved only when someone actually spoke
+        with the customer (``first_contacted_at``); a follow-up marked resolved without any
+        conversation (the old "tell customers" did that) is not a closed loop."""
+        return models.Q(status__in=cls.CLOSED_STATUSES) & ~models.Q(
+            loop="inner", status="resolved", first_contacted_at__isnull=True
+        )
 
 
 class Insight(models.Model):
@@ -645,10 +676,14 @@ class ContactLog(models.Model):
 
     class Outcome(models.TextChoices):
         REACHED = "reached", "Reached the customer"
-        VOICEMAIL = "voicemail", "Left a voicemail"
-        NO_ANSWER = "no_answer", "No answer"
+        VOICEMAIL = "voicemail", "Attempt: left a voicemail"
+        NO_ANSWER = "no_answer", "Attempt: no answer"
+        EMAIL_SENT = "email_sent", "Attempt: e-mail sent, no reply yet"
         RESOLVED = "resolved", "Resolved on contact"
-        FOLLOW_UP = "follow_up", "Needs a follow-up"
+        FOLLOW_UP = "follow_up", "Spoke with them; needs a follow-up"
+
+    # A real conversation stops the first-contact clock; an attempt is only recorded.
+    ATTEMPTS = frozenset({"voicemail", "no_answer", "email_sent"})
 
     action = models.ForeignKey(ActionItem, on_delete=models.CASCADE, related_name="contacts")
     channel = models.CharField(max_length=10, choices=Channel.choices)
@@ -662,6 +697,10 @@ class ContactLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()}: {self.get_outcome_display()}"
+
+    @property
+    def is_attempt(self) -> bool:
+        return self.outcome in self.ATTEMPTS
 
 
 class ActionComment(models.Model):
@@ -738,3 +777,105 @@ class PrivacyRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of customer {self.customer_ref}"
+
+
+class ActionReopening(models.Model):
+    """A closed action opened again: who, when, why, and what it was closed as (the history
+    keeps every field too; this row is the reason, in full)."""
+
+    action = models.ForeignKey(ActionItem, on_delete=models.CASCADE, related_name="reopenings")
+    by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField()
+    previous_status = models.CharField(max_length=15, choices=ActionItem.Status.choices)
+    previous_closed_at = models.DateTimeField(null=True, blank=True)
+    previous_close_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"Reopened #{self.action_id}: {self.reason[:40]}"
+
+
+def email_normalise(email: str) -> str:
+    return (email or "").strip().lower()
+
+
+class EmailSuppression(models.Model):
+    """Addresses we never e-mail customers at: unsubscribed, bounced, complained, or added by
+    the operator. Checked when the recipients are listed and again just before each send."""
+
+    class Reason(models.TextChoices):
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        BOUNCED = "bounced", "Hard bounce"
+        COMPLAINT = "complaint", "Marked as spam"
+        MANUAL = "manual", "Added by an operator"
+
+    email = models.CharField(max_length=254, unique=True, help_text="Normalised (trimmed, lower case).")
+    reason = models.CharField(max_length=12, choices=Reason.choices, default=Reason.MANUAL)
+    note = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.get_reason_display()})"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.email = email_normalise(self.email)
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class CustomerMessage(models.Model):
+    """The "we fixed it" message of one systemic action: written once, sent to each eligible
+    customer as their own e-mail (``CustomerDelivery``). ``{name}`` becomes the customer's name."""
+
+    action = models.OneToOneField(ActionItem, on_delete=models.CASCADE, related_name="customer_message")
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    base_url = models.CharField(
+        max_length=200, blank=True, help_text="Where links in the e-mail point (CXGOV_BASE_URL wins)."
+    )
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class CustomerDelivery(models.Model):
+    """One e-mail to one customer: queued, sent, or failed with the reason (retried first)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RETRYING = "retrying", "Failed, will retry"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Not sent: address suppressed"
+
+    message = models.ForeignKey(CustomerMessage, on_delete=models.CASCADE, related_name="deliveries")
+    customer = models.ForeignKey(
+        Customer, null=True, on_delete=models.SET_NULL, related_name="fix_deliveries"
+    )
+    inner_action = models.ForeignKey(
+        ActionItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="fix_deliveries"
+    )
+    email = models.CharField(max_length=254)
+    name = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    queued_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["message", "email"], name="one_fix_delivery_per_address")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email}: {self.get_status_display()}"

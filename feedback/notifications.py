@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,6 +40,14 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 WEBHOOK_TIMEOUT_SECONDS = 10
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def header_safe(text: str) -> str:
+    """A value fit for an e-mail header: control characters (a CR/LF in a customer's name
+    above all) become one space. Django refuses a header with a newline, and a refused
+    subject would fail on every retry, so the owner would never be told."""
+    return _CONTROL_RE.sub(" ", text or "").strip()
 
 
 class NotificationError(Exception):
@@ -78,6 +87,7 @@ def notification_create(
     one statement, without looking them up first or a savepoint per channel. The unique
     index still refuses a duplicate.
     """
+    subject = header_safe(subject)
     if new_key:
         return notification_bulk_create(
             rows=notification_rows(user=user, subject=subject, body=body, url=url, dedupe_key=dedupe_key)
@@ -130,7 +140,7 @@ def notification_rows(
                 dedupe_key=f"{dedupe_key}:{channel}"[:255],
                 user=user,
                 channel=channel,
-                subject=subject[:255],
+                subject=header_safe(subject)[:255],
                 body=body,
                 url=url[:500],
                 status=Notification.Status.DIGEST if held else Notification.Status.PENDING,
@@ -197,7 +207,7 @@ def _email_send(*, notification: Notification, connection: Any = None) -> None:
     if notification.url:
         text = f"{text}\n\n{_absolute(notification.url)}"
     message = EmailMessage(
-        subject=notification.subject,
+        subject=header_safe(notification.subject),
         body=text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[notification.user.email],

@@ -22,7 +22,16 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import ActionComment, ActionItem, ContactLog, Customer, PrivacyRequest, RawDelivery, Response
+from .models import (
+    ActionComment,
+    ActionItem,
+    ContactLog,
+    Customer,
+    CustomerDelivery,
+    PrivacyRequest,
+    RawDelivery,
+    Response,
+)
 
 ERASED = "[erased]"
 
@@ -182,6 +191,9 @@ def customer_erase(*, customer: Customer, by: Any, reason: str = "") -> PrivacyR
                 type(past).objects.filter(pk=past.pk).update(title=scrubbed)
     notes += ContactLog.objects.filter(action__in=actions).exclude(note="").update(note=ERASED)
     notes += ActionComment.objects.filter(action__in=actions).update(body=ERASED)
+    for mail in CustomerDelivery.objects.filter(customer=customer):  # the "we fixed it" e-mails sent
+        mail.email, mail.name, mail.last_error = f"erased-{mail.pk}", "", ""
+        mail.save(update_fields=["email", "name", "last_error", "updated_at"])
     customer.external_id = ""
     customer.email = ""
     customer.name = ""

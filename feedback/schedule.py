@@ -11,6 +11,7 @@ BEAT_SCHEDULE = {
     "outbox-prune": {"task": "feedback.tasks.outbox_prune_task", "schedule": crontab(hour=3, minute=30)},
     "escalation": {"task": "feedback.tasks.escalation_run_task", "schedule": 15 * 60.0},
     "notification-retry": {"task": "feedback.tasks.notification_retry_due_task", "schedule": 5 * 60.0},
+    "customer-mail-sweep": {"task": "feedback.tasks.customer_deliveries_sweep_task", "schedule": 5 * 60.0},
     "verification": {"task": "feedback.tasks.verification_run_task", "schedule": crontab(hour=6, minute=0)},
     "daily-digest": {
         "task": "feedback.tasks.notification_digest_send_task",

@@ -6,6 +6,7 @@ from typing import Any
 
 from celery import shared_task
 
+from .customer_messages import DeliveryFailed
 from .outbox import outbox_prune, outbox_sweep
 
 
@@ -100,3 +101,31 @@ def verification_run_task() -> int:
     from .verification import verification_run
 
     return verification_run()
+
+
+@shared_task(
+    bind=True,
+    ignore_result=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(DeliveryFailed,),
+    retry_backoff=30,
+    retry_backoff_max=3600,
+    retry_jitter=True,
+    max_retries=5,
+)
+def customer_delivery_send_task(self: Any, delivery_id: int) -> None:
+    """One "we fixed it" e-mail to one customer. A refused or unreachable mail server is
+    recorded on the delivery and retried with back-off (30 s, 1 min, 2 min ... up to an hour);
+    the last attempt records the delivery as failed, with the reason, instead of raising."""
+    from .customer_messages import customer_delivery_send
+
+    customer_delivery_send(delivery_id=delivery_id, final=self.request.retries >= self.max_retries)
+
+
+@shared_task(ignore_result=True)
+def customer_deliveries_sweep_task() -> int:
+    """Beat: re-publish customer e-mails the relay lost (queued, never tried)."""
+    from .customer_messages import customer_deliveries_sweep
+
+    return customer_deliveries_sweep()

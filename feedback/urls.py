@@ -6,7 +6,7 @@ import importlib
 
 app_name = "feedback"
 urlpatterns: list = []
-for _area in ("urls_intake", "urls_pipeline", "urls_triage", "urls_privacy"):
+for _area in ("urls_intake", "urls_pipeline", "urls_triage", "urls_privacy", "urls_customer_mail"):
     try:
         urlpatterns += importlib.import_module(f"feedback.{_area}").urlpatterns
     except ModuleNotFoundError as exc:

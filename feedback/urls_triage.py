@@ -15,4 +15,5 @@ urlpatterns = [
     path("actions/<int:pk>/<slug:op>/", views.action_operate_view, name="action-operate"),
     path("systemic/", views.systemic_view, name="systemic"),
     path("systemic/<int:pk>/tell/", views.systemic_tell_view, name="systemic-tell"),
+    path("systemic/<int:pk>/deliveries/", views.systemic_deliveries_view, name="systemic-deliveries"),
 ]

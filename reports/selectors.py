@@ -263,7 +263,7 @@ def metric_trends(
 def _loop_aggregates(*, period: Period, now: datetime) -> dict[str, Any]:
     """Loop-closure aggregates as counts and sums, so groups add up (per department → total)."""
     in_period = Q(created_at__gte=period.start_dt, created_at__lt=period.end_dt)
-    closed = Q(status__in=ActionItem.CLOSED_STATUSES)
+    closed = ActionItem.really_closed_q()  # a follow-up "resolved" with nobody spoken to is not closed
     open_ = Q(status__in=ActionItem.OPEN_STATUSES)
     closed_dated = in_period & closed & Q(closed_at__isnull=False)
     return {

@@ -10,7 +10,8 @@ from django import forms
 from charter.models import User
 from missions.models import SuccessMeasure
 
-from ..models import ActionItem, ContactLog, Loop, Priority
+from ..customer_messages import TEMPLATE_CHOICES
+from ..models import ActionItem, ContactLog, Loop, Priority, ResolutionOutcome
 from .selectors import SORTS, TABS, InboxFilters
 from .widgets import FastDateInput, FastSelect, FastTextInput
 
@@ -118,7 +119,10 @@ class SnoozeForm(VersionedForm):
 class ContactForm(VersionedForm):
     id_prefix = "contact"
     channel = forms.ChoiceField(choices=ContactLog.Channel.choices)
-    outcome = forms.ChoiceField(choices=ContactLog.Outcome.choices)
+    outcome = forms.ChoiceField(
+        choices=ContactLog.Outcome.choices,
+        help_text="An attempt is recorded but does not stop the first-contact clock; a conversation does.",
+    )
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, max_length=5000)
 
 
@@ -134,7 +138,21 @@ class TransitionForm(VersionedForm):
     fix = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     success_measure = forms.ModelChoiceField(queryset=SuccessMeasure.objects.all(), required=False)
     verification_date = forms.DateField(widget=DATE, required=False)
-    customer_told = forms.BooleanField(label="The customer was told the outcome", required=False)
+    outcome = forms.ChoiceField(
+        choices=[("", "Choose the outcome"), *ResolutionOutcome.choices],
+        required=False,
+        label="Outcome",
+        help_text="Required to resolve.",
+    )
+    customer_told = forms.TypedChoiceField(
+        choices=[("yes", "Yes, the customer was told"), ("no", "No, not told")],
+        coerce=lambda v: v == "yes",
+        empty_value=None,
+        required=False,
+        widget=forms.RadioSelect,
+        label="Was the customer told?",
+        help_text="Required to resolve.",
+    )
 
     def __init__(
         self,
@@ -147,8 +165,13 @@ class TransitionForm(VersionedForm):
         if action is not None and action.loop == Loop.INNER:
             for name in ("root_cause", "fix", "success_measure", "verification_date"):
                 del self.fields[name]
-        elif measures is not None:  # many forms on one page share one query
-            self.fields["success_measure"].choices = [("", "---------")] + [(m.pk, str(m)) for m in measures]
+        else:
+            for name in ("outcome", "customer_told"):
+                del self.fields[name]
+            if measures is not None:  # many forms on one page share one query
+                self.fields["success_measure"].choices = [("", "---------")] + [
+                    (m.pk, str(m)) for m in measures
+                ]
 
 
 class CommentForm(forms.Form):
@@ -164,12 +187,36 @@ class CommentForm(forms.Form):
     )
 
 
-class TellCustomersForm(forms.Form):
-    message = forms.CharField(
-        label="What changed for the customers",
-        widget=forms.Textarea(attrs={"rows": 3}),
+class ReopenForm(VersionedForm):
+    id_prefix = "reopen"
+    reason = forms.CharField(
+        label="Why reopen it",
+        widget=forms.Textarea(attrs={"rows": 2}),
         max_length=2000,
+        help_text="Kept in the history with what it was closed as.",
     )
+
+
+class TellCustomersForm(forms.Form):
+    """The "we fixed it" e-mail: start from a template, edit it, preview it per customer."""
+
+    template = forms.ChoiceField(choices=TEMPLATE_CHOICES, required=False, label="Start from")
+    subject = forms.CharField(label="Subject", max_length=200)
+    body = forms.CharField(
+        label="Message",
+        widget=forms.Textarea(attrs={"rows": 8}),
+        max_length=5000,
+        help_text="{name} becomes each customer's name, {fix} the fix; an unsubscribe link is added.",
+    )
+    customer = forms.TypedChoiceField(
+        coerce=int, required=False, empty_value=None, label="Preview as", widget=FastSelect
+    )
+
+    def __init__(self, *args: Any, recipients: list[Any] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["customer"].choices = [
+            (r.customer_id, f"{r.name or 'Name unknown'} <{r.email}>") for r in recipients or []
+        ]
 
 
 BULK_OPS = [

@@ -26,7 +26,16 @@ from charter.roles import Role
 from charter.selectors import department_ids_for, department_scope
 from cxgov.sqlshape import SqlShapes
 
-from ..models import ActionComment, ActionItem, ContactLog, Insight, Loop, Priority
+from ..models import (
+    ActionComment,
+    ActionItem,
+    ActionReopening,
+    ContactLog,
+    Insight,
+    Loop,
+    Priority,
+    ResolutionOutcome,
+)
 
 S = ActionItem.Status
 OPEN = sorted(ActionItem.OPEN_STATUSES)
@@ -740,7 +749,14 @@ TRACKED = (
     ("success_measure_id", "Success measure"),
     ("verification_date", "Verification date"),
     ("customer_told_at", "Customer told"),
+    ("resolution_outcome", "Outcome"),
+    ("customer_told", "Customer told the outcome"),
+    ("fix_notified_at", "Notified of the fix"),
 )
+
+
+OUTCOME_LABELS = dict(ResolutionOutcome.choices)
+YES_NO = {True: "Yes", False: "No"}
 
 
 @dataclass
@@ -754,10 +770,11 @@ class TimelineEntry:
 
 
 def action_timeline(*, action: ActionItem) -> list[TimelineEntry]:
-    """Every change (simple-history), contact and comment, newest first. Three queries."""
+    """Every change (simple-history), reopening, contact and comment, newest first. Four queries."""
     records = list(
         action.history.select_related("history_user", "owner").order_by("history_date", "history_id")
     )
+    reopenings = list(ActionReopening.objects.filter(action=action).order_by("at", "id"))
     entries: list[TimelineEntry] = []
     previous = None
     for record in records:
@@ -770,8 +787,15 @@ def action_timeline(*, action: ActionItem) -> list[TimelineEntry]:
                         old, new = previous.owner, record.owner
                     elif name == "status":
                         old, new = S(old).label if old else old, S(new).label
+                    elif name == "resolution_outcome":
+                        old, new = OUTCOME_LABELS.get(old, old), OUTCOME_LABELS.get(new, new)
+                    elif name == "customer_told":
+                        old, new = YES_NO.get(old, ""), YES_NO.get(new, "")
                     changes.append((label, old, new))
         text = record.history_change_reason or ("Created" if record.history_type == "+" else "Changed")
+        if text.startswith("Reopened: ") and reopenings:  # the history keeps 100 characters; the row all
+            reopening = reopenings.pop(0)
+            text = f"Reopened (was {S(reopening.previous_status).label}): {reopening.reason}"
         entries.append(TimelineEntry(record.history_date, "change", record.history_user, text, changes))
         previous = record
     for contact in ContactLog.objects.filter(action=action).select_related("by"):
@@ -815,7 +839,7 @@ def systemic_board(
     if not include_closed:
         qs = qs.filter(Q(status__in=OPEN) | Q(status=S.FIXED))
     actions = list(
-        qs.select_related("owner", "department", "theme", "success_measure")
+        qs.select_related("owner", "department", "theme", "success_measure", "customer_message")
         .annotate(insight_count=Count("insights"))
         .order_by("theme__name", "due_at", "id")
     )

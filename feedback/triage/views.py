@@ -31,7 +31,8 @@ from django.views.decorators.http import require_GET, require_POST
 from missions.models import SuccessMeasure
 
 from .. import actions as svc
-from ..models import ActionItem, Loop
+from .. import customer_messages as cm
+from ..models import ActionItem, ContactLog, Loop
 from . import forms as f
 from . import selectors as sel
 from .rows import inbox_rows_html
@@ -290,6 +291,8 @@ def _detail_context(request: HttpRequest, action: ActionItem, **bound: Any) -> d
         "contact_form": bound.get("contact") or f.ContactForm(initial=initial),
         "transition_form": transition,
         "comment_form": bound.get("comment") or f.CommentForm(),
+        "reopen_form": bound.get("reopen") or f.ReopenForm(initial=initial),
+        "customer_message": getattr(action, "customer_message", None) if action.loop == Loop.OUTER else None,
         "conflict": bound.get("conflict"),
         "inner_count": action.inner_count if hasattr(action, "inner_count") else None,
     }
@@ -306,7 +309,7 @@ def action_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, template, _detail_context(request, action))
 
 
-OPERATIONS = ("assign", "priority", "snooze", "contact", "transition", "comment")
+OPERATIONS = ("assign", "priority", "snooze", "contact", "transition", "comment", "reopen")
 
 
 def _run(op: str, form: Any, action: ActionItem, user: Any) -> str:
@@ -330,6 +333,8 @@ def _run(op: str, form: Any, action: ActionItem, user: Any) -> str:
             by=user,
             expected_version=version,
         )
+        if d["outcome"] in ContactLog.ATTEMPTS:
+            return "Attempt logged. Nobody has spoken with the customer yet: the first-contact clock runs on."
         return "Contact logged."
     if op == "transition":
         svc.action_item_transition(
@@ -341,10 +346,14 @@ def _run(op: str, form: Any, action: ActionItem, user: Any) -> str:
             fix=d.get("fix", ""),
             success_measure=d.get("success_measure"),
             verification_date=d.get("verification_date"),
-            customer_told=d.get("customer_told", False),
+            customer_told=d.get("customer_told"),
+            outcome=d.get("outcome", ""),
             expected_version=version,
         )
         return f"Moved to {ActionItem.Status(d['to_status']).label}."
+    if op == "reopen":
+        svc.action_item_reopen(action=action, reason=d["reason"], by=user, expected_version=version)
+        return "Reopened."
     svc.action_item_comment(action=action, body=d["body"], by=user)
     return "Comment posted."
 
@@ -361,6 +370,7 @@ def _bound_form(op: str, request: HttpRequest, action: ActionItem) -> Any:
         "snooze": f.SnoozeForm,
         "contact": f.ContactForm,
         "comment": f.CommentForm,
+        "reopen": f.ReopenForm,
     }[op](data)
 
 
@@ -438,11 +448,6 @@ def _render_systemic(
                 measures=measures,
                 auto_id=f"id_close_{action.pk}_%s",
             )
-        action.tell_form = (
-            failed.get(action.pk) if isinstance(failed.get(action.pk), f.TellCustomersForm) else None
-        )
-        if action.tell_form is None:
-            action.tell_form = f.TellCustomersForm(auto_id=f"id_tell_{action.pk}_%s")
         groups.setdefault(action.theme.name if action.theme else "No theme", []).append(action)
     context = {
         "groups": sorted(groups.items()),
@@ -464,27 +469,131 @@ def systemic_view(request: HttpRequest) -> HttpResponse:
     return _render_systemic(request)
 
 
-@login_required
-@require_POST
-def systemic_tell_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """Tell every affected customer that the systemic cause was fixed."""
+def _systemic_for_telling(request: HttpRequest, pk: int) -> ActionItem:
     action = _get_action(request, pk)
-    user = request.user
     if action.loop != Loop.OUTER:
         raise Http404("Not a systemic action")
-    if sel.is_read_only(user=user) or not sel.can_edit(user=user, action=action):
+    return action
+
+
+def _may_tell(request: HttpRequest, action: ActionItem) -> None:
+    if sel.is_read_only(user=request.user) or not sel.can_edit(user=request.user, action=action):
         raise PermissionDenied("Only the owner, the department's ambassadors or a CX leader tell customers.")
-    form = f.TellCustomersForm(request.POST, auto_id=f"id_tell_{pk}_%s")
-    if form.is_valid():
+
+
+def _tell_form(action: ActionItem, data: Any = None, initial: dict[str, Any] | None = None) -> Any:
+    """The message form, its "preview as" choices being the recipients (read once)."""
+    eligible, excluded = cm.recipients_list(action=action)
+    form = f.TellCustomersForm(data, initial=initial, recipients=eligible)
+    form.recipients = (eligible, excluded)
+    return form
+
+
+def _tell_context(request: HttpRequest, action: ActionItem, form: Any) -> dict[str, Any]:
+    eligible, excluded = form.recipients
+    data = form.data if form.is_bound else form.initial
+    preview = cm.preview_for(
+        action=action,
+        subject=str(data.get("subject") or ""),
+        body=str(data.get("body") or ""),
+        customer_id=data.get("customer"),
+        base_url=request.build_absolute_uri("/"),
+    )
+    return {
+        "action": action,
+        "form": form,
+        "eligible": eligible,
+        "excluded": excluded,
+        "preview": preview,
+        "can_send": action.status in (ActionItem.Status.FIXED, ActionItem.Status.VERIFIED),
+        "open_loops": cm.inner_loops_open(action=action),
+    }
+
+
+@login_required
+def systemic_tell_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Write (or pick) the "we fixed it" e-mail, preview it per customer, see who gets it, send.
+
+    GET shows the form (htmx: only the preview, as the text or the chosen customer changes);
+    POST with ``preview`` or ``use_template`` re-renders; POST ``send`` queues the e-mails and
+    goes to the delivery list."""
+    action = _systemic_for_telling(request, pk)
+    _may_tell(request, action)
+    if hasattr(action, "customer_message"):
+        return redirect("feedback:systemic-deliveries", pk=pk)
+    template = "feedback/systemic/tell.html"
+    if request.method == "GET":
+        if request.GET.get("subject") is not None:  # the live preview asks for its fragment
+            form = _tell_form(action, request.GET)
+            form.is_valid()
+            context = _tell_context(request, action, form)
+            return render(request, template + ("#tell-preview" if _is_partial(request) else ""), context)
+        subject, body = cm.template_text(key="fixed", action=action)
+        form = _tell_form(action, initial={"template": "fixed", "subject": subject, "body": body})
+        return render(request, template, _tell_context(request, action, form))
+    if request.method != "POST":
+        return HttpResponse(status=405, headers={"Allow": "GET, POST"})
+    if "use_template" in request.POST:
+        subject, body = cm.template_text(key=request.POST.get("template", "fixed"), action=action)
+        data = request.POST.copy()
+        data["subject"], data["body"] = subject, body
+        form = _tell_form(action, data)
+        form.is_valid()
+        return render(request, template, _tell_context(request, action, form))
+    form = _tell_form(action, request.POST)
+    if form.is_valid() and "send" in request.POST:
         try:
-            closed = svc.systemic_action_tell_customers(
-                action=action, by=user, message=form.cleaned_data["message"]
+            message = cm.customer_message_send(
+                action=action,
+                subject=form.cleaned_data["subject"],
+                body=form.cleaned_data["body"],
+                by=request.user,
+                base_url=request.build_absolute_uri("/"),
             )
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
-            messages.success(request, f"Customers told; {closed} follow-up action(s) closed.")
-            if _is_partial(request):
-                return _render_systemic(request)
-            return redirect(_safe_next(request, reverse("feedback:systemic")))
-    return _render_systemic(request, status=400, failed={pk: form})
+            n = message.deliveries.count()
+            messages.success(
+                request, f"{n} e-mail(s) queued. Follow-ups stay open until someone speaks with the customer."
+            )
+            return redirect("feedback:systemic-deliveries", pk=pk)
+    elif form.is_valid():
+        return render(request, template, _tell_context(request, action, form))
+    return render(request, template, _tell_context(request, action, form), status=400)
+
+
+@login_required
+def systemic_deliveries_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Who was e-mailed about the fix and how it went, and the follow-ups still to work."""
+    action = _systemic_for_telling(request, pk)
+    message = getattr(action, "customer_message", None)
+    if request.method == "POST":
+        _may_tell(request, action)
+        if message is None:
+            raise Http404("Nothing was sent yet")
+        n = cm.customer_deliveries_retry(action=action, by=request.user)
+        messages.success(
+            request, f"{n} failed e-mail(s) queued again." if n else "Nothing failed; nothing to retry."
+        )
+        return redirect("feedback:systemic-deliveries", pk=pk)
+    if message is None:
+        return redirect("feedback:systemic-tell", pk=pk)
+    deliveries = cm.deliveries_for(action=action)
+    template = "feedback/systemic/deliveries.html"
+    if _is_partial(request):
+        template += "#delivery-table"
+    return render(
+        request,
+        template,
+        {
+            "action": action,
+            "message": message,
+            "deliveries": deliveries,
+            "counts": cm.delivery_counts(deliveries),
+            "open_loops": cm.inner_loops_open(action=action),
+            "editable": not sel.is_read_only(user=request.user)
+            and sel.can_edit(user=request.user, action=action),
+            "pending": any(d.status in ("queued", "retrying") for d in deliveries),
+        },
+    )

@@ -45,6 +45,7 @@ def organisation(dept_a, dept_b, ambassador) -> dict:  # type: ignore[no-untyped
             owner=ambassador,
             status=ActionItem.Status.RESOLVED,
             closed_at=now,
+            first_contacted_at=now,  # resolved after a real conversation: it counts as closed
             due_at=now + timedelta(days=1),
         )
         for n in (1, 2)

@@ -110,7 +110,8 @@ def test_ambassador_logs_a_call_and_closes_the_inner_loop(page: Page, inbox: dic
 
     transition = page.get_by_test_id("transition-form")
     transition.get_by_label("Move to").select_option(label="Resolved")
-    transition.get_by_label("The customer was told the outcome").check()
+    transition.get_by_label("Outcome").select_option(label="Problem solved for the customer")
+    transition.get_by_label("Yes, the customer was told").check()
     transition.get_by_role("button", name="Save status").click()
     expect(page.get_by_test_id("status")).to_have_text("Resolved")
     expect(page.get_by_test_id("contact-form")).to_have_count(0)  # closed: nothing more to log
@@ -129,3 +130,55 @@ def test_another_departments_action_is_not_found(page: Page, inbox: dict, ambass
     expect(page.get_by_text(inbox["elsewhere"].title)).to_have_count(0)
     a11y(page, context="not found page")
     shot(page, "not-found")
+
+
+def test_an_attempt_keeps_the_clock_resolving_asks_for_the_outcome_and_a_closed_action_reopens(
+    page: Page, inbox: dict, ambassador
+) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    action = inbox["called"]
+    ActionItem.objects.filter(pk=action.pk).update(first_contact_due_at=timezone.now() + timedelta(hours=6))
+    page.set_viewport_size({"width": 1440, "height": 1000})
+    login(page, "ambassador")
+    page.goto(f"/actions/{action.pk}/")
+    contact = page.get_by_test_id("contact-form")
+    contact.get_by_label("Channel").select_option(label="Phone")
+    contact.get_by_label("Outcome").select_option(label="Attempt: no answer")
+    contact.get_by_role("button", name="Log contact").click()
+    expect(page.get_by_role("status")).to_contain_text("Attempt logged")
+    expect(page.get_by_test_id("status")).to_have_text("New")  # an attempt is not a contact
+    expect(page.get_by_test_id("action-panel")).to_contain_text("left to first contact")
+
+    contact = page.get_by_test_id("contact-form")
+    contact.get_by_label("Outcome").select_option(label="Reached the customer")
+    contact.get_by_role("button", name="Log contact").click()
+    expect(page.get_by_test_id("status")).to_have_text("Contacted")
+
+    transition = page.get_by_test_id("transition-form")
+    transition.get_by_label("Move to").select_option(label="Resolved")
+    transition.get_by_role("button", name="Save status").click()  # no outcome, no told: both asked
+    transition = page.get_by_test_id("transition-form")
+    expect(transition).to_contain_text("Say what resolving achieved")
+    expect(transition).to_contain_text("Say whether the customer was told")
+    a11y(page, context="resolve without outcome")
+    transition.get_by_label("Move to").select_option(label="Resolved")
+    transition.get_by_label("Outcome").select_option(label="Compensated or goodwill gesture")
+    transition.get_by_label("No, not told").check()
+    transition.get_by_role("button", name="Save status").click()
+    expect(page.get_by_test_id("status")).to_have_text("Resolved")
+    expect(page.get_by_test_id("action-panel")).to_contain_text("the customer was not told")
+
+    reopen = page.get_by_test_id("reopen-form")
+    reopen.get_by_label("Why reopen it").fill("The voucher never arrived; the customer wrote again.")
+    reopen.get_by_role("button", name="Reopen").click()
+    expect(page.get_by_test_id("status")).to_have_text("Contacted")
+    expect(page.get_by_test_id("timeline")).to_contain_text("Reopened (was Resolved)")
+    expect(page.get_by_test_id("timeline")).to_contain_text("Customer told the outcome: No")
+    a11y(page, context="action reopened")
+    page.evaluate("window.scrollTo(0, 0)")
+    shot(page, "action-reopened-1440")
+    action.refresh_from_db()
+    assert action.is_open and action.reopenings.count() == 1

@@ -10,9 +10,10 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from feedback import actions as svc
-from feedback.models import ActionComment, ActionInsight, ActionItem, ContactLog, Insight, Notification
+from feedback.models import ActionComment, ActionItem, ActionReopening, ContactLog, Notification
+from feedback.triage.selectors import action_timeline, sla_badge
 from missions.models import SuccessMeasure
-from tests.factories import ActionItemFactory, ResponseFactory, UserFactory
+from tests.factories import ActionItemFactory, ThemeFactory, UserFactory
 
 S = ActionItem.Status
 
@@ -93,12 +94,45 @@ def test_first_contact_sets_first_contacted_and_moves_to_contacted(action, ambas
     assert action.first_contacted_at == contact.at
 
 
-def test_a_second_contact_keeps_the_first_contact_time(action, ambassador):
-    first = svc.action_item_contact_log(action=action, channel="phone", outcome="no_answer", by=ambassador)
-    svc.action_item_contact_log(action=action, channel="email", outcome="reached", by=ambassador)
+def test_a_later_conversation_keeps_the_first_conversation_time(action, ambassador):
+    first = svc.action_item_contact_log(action=action, channel="phone", outcome="reached", by=ambassador)
+    svc.action_item_contact_log(action=action, channel="email", outcome="follow_up", by=ambassador)
     action.refresh_from_db()
     assert action.first_contacted_at == first.at
     assert ContactLog.objects.filter(action=action).count() == 2
+
+
+@pytest.mark.parametrize("outcome", ["no_answer", "voicemail", "email_sent"])
+def test_a_contact_attempt_is_recorded_but_does_not_stop_the_first_contact_clock(action, ambassador, outcome):
+    action.first_contact_due_at = timezone.now() + timedelta(hours=4)
+    action.save()
+    svc.action_item_contact_log(action=action, channel="phone", outcome=outcome, by=ambassador)
+    action.refresh_from_db()
+    assert action.first_contacted_at is None
+    assert action.status == S.NEW
+    assert ContactLog.objects.get(action=action).is_attempt
+    assert action.history.latest().history_change_reason == "Contact attempt: Phone"
+    badge = sla_badge(action, now=timezone.now())
+    assert "first contact" in badge["text"]
+
+
+def test_the_first_real_conversation_after_attempts_stops_the_clock(action, ambassador):
+    svc.action_item_contact_log(action=action, channel="phone", outcome="no_answer", by=ambassador)
+    svc.action_item_contact_log(action=action, channel="phone", outcome="voicemail", by=ambassador)
+    talk = svc.action_item_contact_log(action=action, channel="phone", outcome="reached", by=ambassador)
+    action.refresh_from_db()
+    assert action.first_contacted_at == talk.at
+    assert action.status == S.CONTACTED
+    assert "first contact" not in sla_badge(action, now=timezone.now())["text"]
+
+
+def test_an_action_with_only_attempts_cannot_be_resolved(action, ambassador):
+    svc.action_item_contact_log(action=action, channel="phone", outcome="no_answer", by=ambassador)
+    with pytest.raises(ValidationError) as excinfo:
+        svc.action_item_transition(
+            action=action, to_status=S.RESOLVED, by=ambassador, outcome="solved", customer_told=True
+        )
+    assert "to_status" in errors_of(excinfo)
 
 
 def test_contact_with_unknown_channel_is_a_field_error(action, ambassador):
@@ -119,9 +153,89 @@ def test_inner_loop_walks_from_new_to_resolved(action, owner, ambassador):
     svc.action_item_assign(action=action, owner=owner, by=ambassador)
     svc.action_item_contact_log(action=action, channel="phone", outcome="follow_up", by=owner)
     svc.action_item_transition(action=action, to_status=S.WAITING, by=owner)
-    done = svc.action_item_transition(action=action, to_status=S.RESOLVED, by=owner, customer_told=True)
+    done = svc.action_item_transition(
+        action=action, to_status=S.RESOLVED, by=owner, outcome="solved", customer_told=True
+    )
     assert done.status == S.RESOLVED
     assert done.closed_at is not None and done.customer_told_at is not None
+    assert (done.resolution_outcome, done.customer_told) == ("solved", True)
+
+
+def test_resolving_needs_an_outcome_and_whether_the_customer_was_told(action, ambassador):
+    svc.action_item_contact_log(action=action, channel="phone", outcome="reached", by=ambassador)
+    with pytest.raises(ValidationError) as excinfo:
+        svc.action_item_transition(action=action, to_status=S.RESOLVED, by=ambassador)
+    assert set(errors_of(excinfo)) == {"outcome", "customer_told"}
+    action.refresh_from_db()
+    assert action.status == S.CONTACTED
+
+
+def test_resolving_with_the_customer_not_told_records_a_no(action, ambassador):
+    svc.action_item_contact_log(action=action, channel="phone", outcome="reached", by=ambassador)
+    done = svc.action_item_transition(
+        action=action, to_status=S.RESOLVED, by=ambassador, outcome="explained", customer_told=False
+    )
+    assert (done.status, done.customer_told, done.customer_told_at) == (S.RESOLVED, False, None)
+
+
+# --- reopen ----------------------------------------------------------------------------------
+
+
+def _resolved(action, by):
+    svc.action_item_contact_log(action=action, channel="phone", outcome="reached", by=by)
+    return svc.action_item_transition(
+        action=action, to_status=S.RESOLVED, by=by, outcome="solved", customer_told=True
+    )
+
+
+def test_a_closed_action_is_reopened_with_a_reason_and_the_history_kept(action, ambassador):
+    closed = _resolved(action, ambassador)
+    reopened = svc.action_item_reopen(
+        action=action,
+        reason="Customer called again: still broken",
+        by=ambassador,
+        expected_version=closed.version,
+    )
+    assert reopened.status == S.CONTACTED  # someone had spoken with them
+    assert reopened.closed_at is None and reopened.resolution_outcome == ""
+    record = ActionReopening.objects.get(action=action)
+    assert (record.previous_status, record.reason, record.by) == (
+        S.RESOLVED,
+        "Customer called again: still broken",
+        ambassador,
+    )
+    assert record.previous_closed_at == closed.closed_at
+    reasons = list(action.history.order_by("-history_date").values_list("history_change_reason", flat=True))
+    assert reasons[0] == "Reopened: Customer called again: still broken"
+    assert "Status: Resolved" in reasons
+    entries = [e.text for e in action_timeline(action=action)]
+    assert any(t.startswith("Reopened (was Resolved)") for t in entries)
+
+
+def test_a_never_contacted_action_reopens_as_assigned(action, ambassador):
+    svc.action_item_transition(action=action, to_status=S.NO_ACTION, reason="Spam", by=ambassador)
+    assert svc.action_item_reopen(action=action, reason="Not spam", by=ambassador).status == S.ASSIGNED
+
+
+def test_reopening_needs_a_reason_and_a_closed_action(action, ambassador):
+    with pytest.raises(ValidationError) as excinfo:
+        svc.action_item_reopen(action=action, reason="why not", by=ambassador)
+    assert "reason" in errors_of(excinfo)
+    _resolved(action, ambassador)
+    with pytest.raises(ValidationError) as excinfo:
+        svc.action_item_reopen(action=action, reason="  ", by=ambassador)
+    assert "reason" in errors_of(excinfo)
+
+
+def test_a_systemic_action_reopens_to_investigating_unless_another_is_open(dept_a, ambassador):
+    theme = ThemeFactory()
+    fixed = ActionItemFactory(department=dept_a, owner=ambassador, loop="outer", theme=theme, status=S.FIXED)
+    assert svc.action_item_reopen(action=fixed, reason="Came back", by=ambassador).status == S.INVESTIGATING
+    svc.action_item_transition(action=fixed, to_status=S.NO_ACTION, reason="Dup", by=ambassador)
+    ActionItemFactory(department=dept_a, owner=ambassador, loop="outer", theme=theme)
+    with pytest.raises(ValidationError) as excinfo:
+        svc.action_item_reopen(action=fixed, reason="Again", by=ambassador)
+    assert "already open" in errors_of(excinfo)["reason"][0]
 
 
 def test_resolving_before_any_contact_is_an_invalid_transition(action, ambassador):
@@ -197,53 +311,6 @@ def test_closing_a_systemic_action_records_root_cause_and_fix(outer, ambassador,
         "Carrier misses Friday pickups",
         measure,
     )
-
-
-def _linked_inner(outer, dept, owner, n=2):
-    inner = []
-    for _ in range(n):
-        response = ResponseFactory(source__program__department=dept)
-        insight = Insight.objects.create(
-            response=response, department=dept, owner=owner, due_at=timezone.now(), systemic_action=outer
-        )
-        item = ActionItemFactory(department=dept, owner=owner, response=response)
-        ActionInsight.objects.create(action=item, insight=insight)
-        inner.append(item)
-    return inner
-
-
-def test_telling_customers_closes_linked_inner_actions_and_notifies_owners(
-    outer, ambassador, owner, measure, dept_a, django_capture_on_commit_callbacks
-):
-    inner = _linked_inner(outer, dept_a, owner)
-    svc.action_item_transition(
-        action=outer,
-        to_status=S.FIXED,
-        by=ambassador,
-        root_cause="Carrier",
-        fix="New carrier",
-        success_measure=measure,
-        verification_date=timezone.localdate() + timedelta(days=30),
-    )
-    with django_capture_on_commit_callbacks(execute=True):
-        closed = svc.systemic_action_tell_customers(
-            action=outer, by=ambassador, message="Deliveries are on time now."
-        )
-    assert closed == 2
-    for item in inner:
-        item.refresh_from_db()
-        assert item.status == S.RESOLVED and item.customer_told_at is not None
-        assert "Deliveries are on time now." in item.close_reason
-    outer.refresh_from_db()
-    assert outer.customer_told_at is not None
-    assert Notification.objects.filter(user=owner, dedupe_key__startswith=f"told:{outer.pk}:").exists()
-    assert [m.to for m in mail.outbox] == [[owner.email]]
-
-
-def test_customers_cannot_be_told_before_the_fix(outer, ambassador):
-    with pytest.raises(ValidationError) as excinfo:
-        svc.systemic_action_tell_customers(action=outer, by=ambassador, message="Fixed")
-    assert "message" in errors_of(excinfo)
 
 
 # --- conflicts ----------------------------------------------------------------------------------
@@ -388,7 +455,7 @@ def test_waking_an_action_that_is_not_snoozed_asks_for_a_date(action, ambassador
         ("inner", S.NEW, S.ASSIGNED, {}),
         ("inner", S.CONTACTED, S.WAITING, {}),
         ("inner", S.WAITING, S.CONTACTED, {}),
-        ("inner", S.WAITING, S.RESOLVED, {}),
+        ("inner", S.WAITING, S.RESOLVED, {"outcome": "solved", "customer_told": True}),
         ("inner", S.CONTACTED, S.NO_ACTION, {"reason": "Customer withdrew"}),
         ("outer", S.NEW, S.INVESTIGATING, {}),
         ("outer", S.ASSIGNED, S.INVESTIGATING, {}),

@@ -177,11 +177,13 @@ def test_logging_a_contact_and_resolving_closes_the_inner_loop(ambassador_client
         op_url(action_a, "contact"), {"version": 1, "channel": "phone", "outcome": "reached"}
     )
     response = ambassador_client.post(
-        op_url(action_a, "transition"), {"version": 2, "to_status": "resolved", "customer_told": "on"}
+        op_url(action_a, "transition"),
+        {"version": 2, "to_status": "resolved", "outcome": "solved", "customer_told": "yes"},
     )
     assert response.status_code == 302
     action_a.refresh_from_db()
     assert action_a.status == S.RESOLVED and action_a.customer_told_at is not None
+    assert (action_a.resolution_outcome, action_a.customer_told) == ("solved", True)
 
 
 def test_second_editor_with_a_stale_version_gets_a_409_conflict(ambassador_client, leader_client, action_a):
@@ -361,7 +363,9 @@ def test_systemic_board_shows_insight_count_and_sparkline(ambassador_client, sys
     assert "<polyline points=" in page and "last 12 weeks: 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3" in page
 
 
-def test_leader_closes_systemic_action_then_tells_customers(leader_client, systemic):
+def test_leader_closes_systemic_action_then_tells_customers(
+    leader_client, systemic, django_capture_on_commit_callbacks
+):
     measure = SuccessMeasure.objects.create(name="Delivery NPS", kind="nps")
     response = leader_client.post(
         op_url(systemic, "transition"),
@@ -377,11 +381,16 @@ def test_leader_closes_systemic_action_then_tells_customers(leader_client, syste
         },
     )
     assert response.status_code == 302 and response.url == "/systemic/"
-    response = leader_client.post(
-        reverse("feedback:systemic-tell", kwargs={"pk": systemic.pk}), {"message": "Fixed!"}
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = leader_client.post(
+            reverse("feedback:systemic-tell", kwargs={"pk": systemic.pk}),
+            {"subject": "Fixed", "body": "Hello {name}, {fix}", "send": "1"},
+        )
     assert response.status_code == 302
-    assert set(ActionItem.objects.filter(loop="inner").values_list("status", flat=True)) == {S.RESOLVED}
+    assert response.url == reverse("feedback:systemic-deliveries", kwargs={"pk": systemic.pk})
+    # e-mails went out; the follow-ups nobody has worked stay open
+    assert set(ActionItem.objects.filter(loop="inner").values_list("status", flat=True)) == {S.NEW}
+    assert ActionItem.objects.filter(loop="inner", fix_notified_at__isnull=False).count() == 3
 
 
 def test_closing_systemic_without_root_cause_shows_errors_on_the_board(ambassador_client, systemic):

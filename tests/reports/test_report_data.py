@@ -52,6 +52,7 @@ def _department_with_feedback(slug: str, *, months: int, per_month: int, theme) 
                     response=r,
                     status="resolved" if i % 2 else "new",
                     closed_at=when + timedelta(days=i) if i % 2 else None,
+                    first_contacted_at=when + timedelta(hours=1) if i % 2 else None,  # resolved = spoken with
                     due_at=when + timedelta(days=3),
                 )
                 ActionItem.objects.filter(pk=action.pk).update(created_at=when - timedelta(hours=i))
