@@ -188,6 +188,10 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# One spelling of a login (charter/auth.py): case, spaces and e-mail-for-username share a count.
+AXES_USERNAME_CALLABLE = "charter.auth.axes_username"
+# The same client address as the intake refusal limit (behind CXGOV_TRUSTED_PROXY_COUNT proxies).
+AXES_CLIENT_IP_CALLABLE = "cxgov.clientip.client_address"
 SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_AGE", default=60 * 60 * 12)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = False
 
@@ -305,6 +309,16 @@ DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
 # --- Product ------------------------------------------------------------------------------
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="cxgov-demo")
 CXGOV_INTAKE_RATE_PER_MINUTE = env.int("CXGOV_INTAKE_RATE_PER_MINUTE", default=600)
+# Refused deliveries (feedback/refusals.py): per client address a minute before it is answered
+# 429 and nothing is stored; per source a minute that are stored; body bytes kept; days kept.
+CXGOV_INTAKE_REFUSALS_PER_ADDRESS = env.int("CXGOV_INTAKE_REFUSALS_PER_ADDRESS", default=30)
+CXGOV_INTAKE_REFUSALS_KEPT_PER_MINUTE = env.int("CXGOV_INTAKE_REFUSALS_KEPT_PER_MINUTE", default=60)
+CXGOV_REFUSED_BODY_BYTES = env.int("CXGOV_REFUSED_BODY_BYTES", default=2048)
+CXGOV_REFUSED_KEEP_DAYS = env.int("CXGOV_REFUSED_KEEP_DAYS", default=14)
+# How many proxies in front of the app append to X-Forwarded-For (docs/operations.md): the client
+# address used by the login lockout and the intake refusal limit is that many entries from the
+# right. 0 = no proxy, the peer address.
+CXGOV_TRUSTED_PROXY_COUNT = env.int("CXGOV_TRUSTED_PROXY_COUNT", default=0)
 CXGOV_OUTBOX_STALE_SECONDS = env.int("CXGOV_OUTBOX_STALE_SECONDS", default=60)
 # Processed outbox events are deleted after this many days (beat, nightly): one row per response
 # otherwise stays for ever.

@@ -56,6 +56,14 @@ def outbox_prune_task() -> int:
     return outbox_prune()
 
 
+@shared_task(ignore_result=True)
+def refused_delivery_prune_task() -> int:
+    """Refused deliveries are kept for ``CXGOV_REFUSED_KEEP_DAYS`` (anyone can send one)."""
+    from .refusals import refused_delivery_prune
+
+    return refused_delivery_prune()
+
+
 @shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True)
 def notification_send_task(notification_id: int) -> None:
     """Send one notification; a failure is recorded on the row and retried by beat."""

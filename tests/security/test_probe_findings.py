@@ -1,0 +1,246 @@
+"""Issue 24: each finding of the outside probe, replayed as the attack it was (what is sent,
+what must come back). Findings 1, 5 and 7 (customer e-mails) have their own files."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+
+from feedback.models import RawDelivery, Response
+from tests.factories import SourceFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+MEGABYTE = 1024 * 1024
+_addresses = itertools.count(1)
+
+
+def _stranger() -> Client:
+    """A client from an address of its own, so the per-address count starts at zero."""
+    n = next(_addresses) + int(time.time() * 1000) % 50_000
+    return Client(REMOTE_ADDR=f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}")
+
+
+@pytest.fixture
+def refusal_limits(settings: Any) -> Any:
+    settings.CXGOV_INTAKE_REFUSALS_PER_ADDRESS = 30
+    settings.CXGOV_INTAKE_REFUSALS_KEPT_PER_MINUTE = 60
+    return settings
+
+
+def _intake(source: Any) -> str:
+    return f"/api/v1/intake/{source.slug}/"
+
+
+def _database_bytes() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'r'"
+        )
+        return int(cursor.fetchone()[0])
+
+
+# --- 2. unauthenticated storage --------------------------------------------------------------
+
+
+def test_f2_a_hundred_unauthenticated_megabyte_posts_grow_the_database_by_less_than_a_megabyte(
+    refusal_limits: Any,
+) -> None:
+    source = SourceFactory(kind="generic")
+    attacker = _stranger()
+    junk = b'{"external_id": "x", "comment": "' + b"A" * (MEGABYTE - 40) + b'"}'
+    assert len(junk) <= MEGABYTE
+    before = _database_bytes()
+    codes = [
+        attacker.post(_intake(source), data=junk, content_type="application/json").status_code
+        for _ in range(100)
+    ]
+    grown = _database_bytes() - before
+    assert set(codes) == {401, 429}  # refused; past its allowance the address is told to slow down
+    assert grown < MEGABYTE, f"{grown} bytes for 100 MB of junk"
+    kept = RawDelivery.objects.filter(source=source)
+    assert kept.count() == settings.CXGOV_INTAKE_REFUSALS_PER_ADDRESS
+    assert all(len(bytes(d.body)) <= settings.CXGOV_REFUSED_BODY_BYTES for d in kept)
+    assert "of 1048" in kept.first().error  # the record says how much was sent
+
+
+@pytest.mark.parametrize(
+    ("content_type", "status"), [("text/plain", 415), ("application/json", 401)], ids=["415", "401"]
+)
+def test_f2_a_refusal_keeps_headers_verdict_and_a_prefix_of_the_body(
+    refusal_limits: Any, content_type: str, status: int
+) -> None:
+    source = SourceFactory(kind="generic")
+    body = b"B" * 50_000
+    reply = _stranger().post(
+        _intake(source), data=body, content_type=content_type, headers={"X-Trace": "t-1"}
+    )
+    assert reply.status_code == status
+    kept = RawDelivery.objects.get(source=source)
+    assert (kept.verdict, kept.status_code) == ("rejected", status)
+    assert bytes(kept.body) == body[: settings.CXGOV_REFUSED_BODY_BYTES]
+    assert kept.headers["x-trace"] == "t-1"
+
+
+def test_f2_a_stranger_choosing_huge_headers_stores_a_bounded_few(refusal_limits: Any) -> None:
+    source = SourceFactory(kind="generic")
+    headers = {f"X-Pad-{i}": "h" * 4000 for i in range(50)}
+    _stranger().post(_intake(source), data=b"{}", content_type="application/json", headers=headers)
+    assert len(json.dumps(RawDelivery.objects.get(source=source).headers)) < 6000
+
+
+def test_f2_many_addresses_together_store_at_most_the_sources_quota(refusal_limits: Any) -> None:
+    source = SourceFactory(kind="generic")
+    codes = {
+        _stranger().post(_intake(source), data=b"{}", content_type="application/json").status_code
+        for _ in range(80)
+    }
+    assert codes == {401}
+    assert RawDelivery.objects.filter(source=source).count() == settings.CXGOV_INTAKE_REFUSALS_KEPT_PER_MINUTE
+
+
+def test_f2_a_spoofed_forwarded_for_does_not_buy_a_fresh_allowance(refusal_limits: Any) -> None:
+    source = SourceFactory(kind="generic")
+    attacker = _stranger()
+    codes = [
+        attacker.post(
+            _intake(source),
+            data=b"{}",
+            content_type="application/json",
+            headers={"X-Forwarded-For": f"192.0.2.{i}"},
+        ).status_code
+        for i in range(40)
+    ]
+    assert codes[-1] == 429  # no proxy configured: the header is the client's own text
+
+
+def test_f2_behind_one_proxy_the_address_the_proxy_saw_is_counted(refusal_limits: Any) -> None:
+    refusal_limits.CXGOV_TRUSTED_PROXY_COUNT = 1
+    source = SourceFactory(kind="generic")
+    proxy = Client(REMOTE_ADDR="10.255.0.1")
+
+    def post(forwarded: str) -> int:
+        return proxy.post(
+            _intake(source),
+            data=b"{}",
+            content_type="application/json",
+            headers={"X-Forwarded-For": forwarded},
+        ).status_code
+
+    assert [post(f"6.6.6.6, 203.0.113.{n}") for n in (1, 2)] == [401, 401]  # the left entry is ignored
+    assert {post(f"{i}.1.1.1, 203.0.113.9") for i in range(35)} == {401, 429}
+
+
+def test_f2_old_refusals_are_pruned_by_beat_and_accepted_deliveries_stay() -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from feedback.refusals import refused_delivery_prune
+    from feedback.schedule import BEAT_SCHEDULE
+
+    source = SourceFactory(kind="generic")
+    Client().post(_intake(source), data=b"{}", content_type="application/json")
+    Client().post(
+        _intake(source),
+        data=b'{"external_id": "ok-1", "comment": "fine"}',
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {source.token}"},
+    )
+    RawDelivery.objects.update(
+        received_at=timezone.now() - timedelta(days=settings.CXGOV_REFUSED_KEEP_DAYS + 1)
+    )
+    assert refused_delivery_prune() == 1
+    assert list(RawDelivery.objects.values_list("verdict", flat=True)) == ["created"]
+    assert BEAT_SCHEDULE["refused-delivery-prune"]["task"] == "feedback.tasks.refused_delivery_prune_task"
+
+
+def test_f2_head_says_the_same_for_a_real_and_an_invented_slug() -> None:
+    source = SourceFactory(kind="generic")
+    real = Client().head(_intake(source))
+    invented = Client().head("/api/v1/intake/surely-not-a-source/")
+    assert (real.status_code, real.content) == (invented.status_code, invented.content) == (200, b"")
+
+
+# --- 3. strangers cannot use up a vendor's rate limit -----------------------------------------
+
+
+def test_f3_a_thousand_junk_posts_do_not_refuse_or_delay_the_vendor(refusal_limits: Any) -> None:
+    source = SourceFactory(kind="generic", rate_limit_per_minute=600)
+    attacker = _stranger()
+    junk = [
+        attacker.post(
+            _intake(source), data=b'{"external_id": "j"}', content_type="application/json"
+        ).status_code
+        for _ in range(1000)
+    ]
+    assert set(junk) <= {401, 429}
+    vendor = Client(REMOTE_ADDR=attacker.defaults["REMOTE_ADDR"])  # even from the same address
+    started = time.monotonic()
+    reply = vendor.post(
+        _intake(source),
+        data=b'{"external_id": "real-1", "scores": {"nps": 9}}',
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {source.token}"},
+    )
+    assert reply.status_code == 201, reply.content
+    assert time.monotonic() - started < 1.0
+    assert Response.objects.filter(source=source, external_id="real-1").exists()
+
+
+def test_f3_the_vendors_own_deliveries_still_meet_its_limit() -> None:
+    source = SourceFactory(kind="generic", rate_limit_per_minute=3)
+    vendor = _stranger()
+    codes = [
+        vendor.post(
+            _intake(source),
+            data=json.dumps({"external_id": f"v-{i}", "comment": "ok"}),
+            content_type="application/json",
+            headers={"Authorization": f"Bearer {source.token}"},
+        ).status_code
+        for i in range(4)
+    ]
+    assert codes == [201, 201, 201, 429]
+
+
+# --- 4. login lockout -------------------------------------------------------------------------
+
+PASSWORD = "pw-for-tests-123"
+
+
+def test_f4_every_spelling_of_a_login_shares_the_same_ten_guesses() -> None:
+    UserFactory(username="lena", email="Lena@Example.com")
+    spellings = [
+        "lena",
+        "LENA",
+        " lena ",
+        "Lena\t",
+        "lena@example.com",
+        "LENA@EXAMPLE.COM",
+        " lena@example.com",
+    ]
+    client = Client()
+    for guess, spelling in zip(range(settings.AXES_FAILURE_LIMIT), itertools.cycle(spellings), strict=False):
+        client.post("/accounts/login/", {"username": spelling, "password": f"guess-{guess}"})
+    for spelling in spellings:
+        locked = client.post("/accounts/login/", {"username": spelling, "password": PASSWORD})
+        assert locked.status_code in (403, 429), spelling
+        assert not client.session.get("_auth_user_id")
+
+
+def test_f4_each_spelling_still_logs_in_when_not_locked() -> None:
+    UserFactory(username="lena", email="lena@example.com")
+    for spelling in ("LENA", " lena ", "Lena@Example.COM"):
+        client = Client()
+        assert (
+            client.post("/accounts/login/", {"username": spelling, "password": PASSWORD}).status_code == 302
+        )
+        assert client.session.get("_auth_user_id")
