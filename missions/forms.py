@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 
 from charter.models import Department, DepartmentGoal, Touchpoint
+from cxgov.fields import BoundedDateField
 
 from .models import MissionMoment, MissionVersion, SuccessMeasure, SuccessStatementVersion
 
@@ -46,7 +47,7 @@ class SuccessMeasureForm(forms.ModelForm):
 
 
 class MeasureActualForm(forms.Form):
-    date = forms.DateField(widget=DATE)
+    date = BoundedDateField(widget=DATE)
     value = forms.DecimalField(max_digits=14, decimal_places=2)
     note = forms.CharField(max_length=200, required=False)
 

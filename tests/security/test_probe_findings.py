@@ -244,3 +244,68 @@ def test_f4_each_spelling_still_logs_in_when_not_locked() -> None:
             client.post("/accounts/login/", {"username": spelling, "password": PASSWORD}).status_code == 302
         )
         assert client.session.get("_auth_user_id")
+
+
+# --- 6. the five 500s ---------------------------------------------------------------------------
+
+FAR = "9999-12-31"
+
+
+@pytest.fixture
+def leader_api(fast_world: Any) -> Client:
+    return fast_world.client_for("leader")
+
+
+@pytest.mark.parametrize("param", ["to", "from"])
+def test_f6_a_far_date_on_the_metrics_api_is_400_with_the_field(leader_api: Client, param: str) -> None:
+    reply = leader_api.get("/api/v1/metrics/", {"metric": "nps", "group_by": "month", param: FAR})
+    assert reply.status_code == 400
+    assert param in reply.json()
+
+
+def test_f6_a_report_period_ending_in_year_9999_is_400_on_the_api(leader_api: Client) -> None:
+    reply = leader_api.post(
+        "/api/v1/reports/", {"period_start": "2026-01-01", "period_end": FAR}, content_type="application/json"
+    )
+    assert reply.status_code == 400
+    assert "period_end" in reply.json()
+
+
+def test_f6_a_report_period_ending_in_year_9999_is_a_form_error(leader_api: Client) -> None:
+    reply = leader_api.post("/reports/", {"period_start": "2026-01-01", "period_end": FAR})
+    assert reply.status_code in (200, 400)
+    assert "Choose a date between" in reply.content.decode()
+
+
+@pytest.mark.parametrize(
+    "url", ["/responses/?date_to=9999-12-31", "/triage/?date_to=9999-12-31", "/triage/?date_from=0001-01-01"]
+)
+def test_f6_far_date_filters_on_pages_are_not_a_500(leader_api: Client, url: str) -> None:
+    assert leader_api.get(url).status_code < 500
+
+
+@pytest.mark.parametrize("junk", ["²", "١٢", "99999999999999999999999", "-1", "1e3"])
+def test_f6_non_ascii_or_huge_ids_in_the_bulk_triage_form_are_400(fast_world: Any, junk: str) -> None:
+    action = fast_world.action_a
+    client = fast_world.client_for("ambassador")
+    reply = client.post(
+        "/triage/bulk/", {"ids": [str(action.pk), junk], "operation": "priority", "priority": "high"}
+    )
+    assert reply.status_code in (400, 404)
+    action.refresh_from_db()
+    assert action.priority != "high" or action.version == 0
+
+
+@pytest.mark.parametrize("junk", ["²", "³", "99999999999999999999999"])
+def test_f6_a_superscript_or_huge_number_in_the_privacy_form_is_a_field_error(junk: str) -> None:
+    staff = UserFactory(username="dpo", is_staff=True)
+    client = Client()
+    client.force_login(staff)
+    reply = client.post("/settings/privacy/", {"customer": junk, "action": "export"})
+    assert reply.status_code == 400
+    assert "No customer matches" in reply.content.decode()
+
+
+def test_f6_a_superscript_in_a_priority_reorder_is_400(fast_world: Any) -> None:
+    client = fast_world.client_for("leader")
+    assert client.post("/charter/priorities/reorder/", {"order": ["²"]}).status_code in (400, 404)
