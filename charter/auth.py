@@ -9,12 +9,20 @@ ten each.
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.http import HttpRequest
+from django.contrib.auth.views import PasswordResetView
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django_ratelimit.core import is_ratelimited
+
+from cxgov.clientip import client_address
+
+log = logging.getLogger(__name__)
 
 
 def login_identifier_normalise(identifier: str | None) -> str:
@@ -63,3 +71,32 @@ class EmailOrUsernameBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+
+class ThrottledPasswordResetView(PasswordResetView):
+    """Django's password reset, sending at most ``CXGOV_PASSWORD_RESET_PER_ADDRESS`` e-mails to
+    one address and ``CXGOV_PASSWORD_RESET_PER_CLIENT`` for one client address (django-ratelimit,
+    counted in the cache). Past either, the reply is the same "check your inbox" page and no
+    e-mail goes out: the page must not tell a stranger what is throttled or who has an account,
+    and an inbox must not be flooded with 30 resets."""
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        address = login_identifier_normalise(form.cleaned_data.get("email", "")) or "-"
+        by_address = is_ratelimited(
+            self.request,
+            group="password-reset-address",
+            key=lambda _group, _request: address,
+            rate=settings.CXGOV_PASSWORD_RESET_PER_ADDRESS,
+            increment=True,
+        )
+        by_client = is_ratelimited(
+            self.request,
+            group="password-reset-client",
+            key=lambda _group, request: client_address(request) or "-",
+            rate=settings.CXGOV_PASSWORD_RESET_PER_CLIENT,
+            increment=True,
+        )
+        if by_address or by_client:
+            log.warning("password reset throttled", extra={"by_address": by_address, "by_client": by_client})
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)

@@ -192,6 +192,11 @@ AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_CALLABLE = "charter.auth.axes_username"
 # The same client address as the intake refusal limit (behind CXGOV_TRUSTED_PROXY_COUNT proxies).
 AXES_CLIENT_IP_CALLABLE = "cxgov.clientip.client_address"
+# Password-reset e-mails (charter/auth.py, django-ratelimit "N/period" rates): per e-mail address
+# and per client address.
+CXGOV_PASSWORD_RESET_PER_ADDRESS = env.str("CXGOV_PASSWORD_RESET_PER_ADDRESS", default="3/h")
+CXGOV_PASSWORD_RESET_PER_CLIENT = env.str("CXGOV_PASSWORD_RESET_PER_CLIENT", default="10/h")
+RATELIMIT_USE_CACHE = "default"
 SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_AGE", default=60 * 60 * 12)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = False
 

@@ -309,3 +309,36 @@ def test_f6_a_superscript_or_huge_number_in_the_privacy_form_is_a_field_error(ju
 def test_f6_a_superscript_in_a_priority_reorder_is_400(fast_world: Any) -> None:
     client = fast_world.client_for("leader")
     assert client.post("/charter/priorities/reorder/", {"order": ["²"]}).status_code in (400, 404)
+
+
+# --- 9. password reset throttle --------------------------------------------------------------
+
+
+def test_f9_thirty_resets_for_one_address_send_at_most_the_allowance(mailoutbox: list[Any]) -> None:
+    UserFactory(username="f9-lena", email="f9-lena@example.com")
+    attacker = _stranger()
+    replies = [
+        attacker.post("/accounts/password_reset/", {"email": "f9-lena@example.com"}) for _ in range(30)
+    ]
+    assert {r.status_code for r in replies} == {302}  # the same reply every time: nothing revealed
+    assert {r["Location"] for r in replies} == {"/accounts/password_reset/done/"}
+    assert 1 <= len(mailoutbox) <= 3 * 2  # "3/h" (a window boundary can split a burst in two)
+
+
+def test_f9_one_client_cannot_spray_resets_across_many_addresses(mailoutbox: list[Any]) -> None:
+    for i in range(30):
+        UserFactory(username=f"f9-user{i}", email=f"f9-user{i}@example.com")
+    attacker = _stranger()
+    for i in range(30):
+        assert (
+            attacker.post("/accounts/password_reset/", {"email": f"f9-user{i}@example.com"}).status_code
+            == 302
+        )
+    assert 1 <= len(mailoutbox) <= 10 * 2  # "10/h" per client address
+
+
+def test_f9_spellings_of_one_address_share_its_allowance(mailoutbox: list[Any]) -> None:
+    UserFactory(username="f9-omar", email="f9-omar@example.com")
+    for spelling in ["f9-omar@example.com", "F9-OMAR@example.com", " f9-omar@EXAMPLE.com "] * 4:
+        _stranger().post("/accounts/password_reset/", {"email": spelling})
+    assert len(mailoutbox) <= 3 * 2
