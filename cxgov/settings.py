@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "cxgov.middleware.NoStoreForSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -271,6 +272,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Voice-of-the-Customer intake, action items, metrics and governance documents.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The API's map is for signed-in users and tokens unless the operator opens it.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"]
+    if env.bool("CXGOV_PUBLIC_API_DOCS", default=False)
+    else ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -335,5 +340,7 @@ CXGOV_RELAY_LINGER_MS = env.int("CXGOV_RELAY_LINGER_MS", default=100)
 # Intake's hot statements as server-side prepared statements (cxgov/pgprepared.py); 0 behind a
 # pooler in transaction mode, which does not keep them on a connection.
 CXGOV_PREPARED_STATEMENTS = env.bool("CXGOV_PREPARED_STATEMENTS", default=True)
+# /api/schema/, /api/docs/ and /api/redoc/ answer anonymous visitors only when this is 1.
+CXGOV_PUBLIC_API_DOCS = env.bool("CXGOV_PUBLIC_API_DOCS", default=False)
 # Absolute links in notifications and in `create_source` output (e.g. https://cx.example.com).
 CXGOV_BASE_URL = env.str("CXGOV_BASE_URL", default="")

@@ -62,6 +62,7 @@ from .sources import (
     UnsupportedMediaType,
     adapter_for,
 )
+from .vendor_hosts import UnsafeVendorUrl, vendor_opener, vendor_url_check
 
 log = logging.getLogger(__name__)
 
@@ -1022,14 +1023,20 @@ class VendorRefused(VendorFetchError):
     """The vendor answered 4xx (bad credentials, unknown response): retrying will not help."""
 
 
-def _http_get_json(url: str, *, headers: Mapping[str, str], timeout: float = 10.0) -> Any:
+def _http_get_json(url: str, *, headers: Mapping[str, str], kind: str, timeout: float = 10.0) -> Any:
+    """GET a vendor API URL: only the vendor's documented hosts, redirects checked the same way
+    (``feedback/vendor_hosts.py``); an unsafe URL is refused for good (``VendorRefused``)."""
     parsed = urllib.parse.urlparse(url)
-    if parsed.scheme not in ("http", "https"):
-        raise VendorFetchError(f"Refusing to fetch {parsed.scheme!r} URL")
+    try:
+        vendor_url_check(url, kind=kind)
+    except UnsafeVendorUrl as exc:
+        raise VendorRefused(f"Refusing to fetch {url!r}: {exc}") from None
     request = urllib.request.Request(url, headers={"Accept": "application/json", **headers})  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as reply:  # noqa: S310  # nosec B310
+        with vendor_opener(kind).open(request, timeout=timeout) as reply:  # nosec B310
             return json.loads(reply.read(8 * 1024 * 1024).decode("utf-8-sig"))
+    except UnsafeVendorUrl as exc:  # a redirect to somewhere else
+        raise VendorRefused(f"Refusing a redirect from {parsed.netloc}: {exc}") from None
     except urllib.error.HTTPError as exc:
         if 400 <= exc.code < 500 and exc.code != 429:
             raise VendorRefused(f"HTTP {exc.code} from {parsed.netloc}") from exc
@@ -1090,7 +1097,7 @@ def response_fetch_details(*, response_id: int, event_id: int | None = None) -> 
         return "no_credentials"
     url, headers = call
     try:
-        data = _http_get_json(url, headers=headers)
+        data = _http_get_json(url, headers=headers, kind=source.kind)
     except VendorRefused as exc:
         # Keep it visible as awaiting details; an operator fixes the credentials and re-runs.
         log.warning("vendor refused the details fetch", extra={"response_id": response_id, "error": str(exc)})

@@ -14,6 +14,7 @@ BEAT_SCHEDULE = {
         "schedule": crontab(hour=3, minute=45),
     },
     "escalation": {"task": "feedback.tasks.escalation_run_task", "schedule": 15 * 60.0},
+    "import-digest": {"task": "feedback.tasks.notification_import_digest_send_task", "schedule": 60.0},
     "notification-retry": {"task": "feedback.tasks.notification_retry_due_task", "schedule": 5 * 60.0},
     "verification": {"task": "feedback.tasks.verification_run_task", "schedule": crontab(hour=6, minute=0)},
     "daily-digest": {

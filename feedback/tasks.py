@@ -108,3 +108,11 @@ def verification_run_task() -> int:
     from .verification import verification_run
 
     return verification_run()
+
+
+@shared_task(ignore_result=True)
+def notification_import_digest_send_task() -> int:
+    """One digest per owner for the new actions of an import (instead of one e-mail each)."""
+    from .notifications import notification_import_digest_send
+
+    return notification_import_digest_send()

@@ -342,3 +342,303 @@ def test_f9_spellings_of_one_address_share_its_allowance(mailoutbox: list[Any]) 
     for spelling in ["f9-omar@example.com", "F9-OMAR@example.com", " f9-omar@EXAMPLE.com "] * 4:
         _stranger().post("/accounts/password_reset/", {"email": spelling})
     assert len(mailoutbox) <= 3 * 2
+
+
+# --- 10. smaller ones ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "base_url"),
+    [
+        ("qualtrics", "http://169.254.169.254/latest/meta-data/"),
+        ("qualtrics", "https://127.0.0.1"),
+        ("qualtrics", "https://10.0.0.5"),
+        ("qualtrics", "https://evil.example"),
+        ("qualtrics", "https://fra1.qualtrics.com.evil.example"),
+        ("qualtrics", "https://fra1.qualtrics.com@127.0.0.1/"),
+        ("qualtrics", "https://fra1.qualtrics.com:8443"),
+        ("qualtrics", "http://fra1.qualtrics.com"),
+        ("surveymonkey", "https://localhost"),
+        ("surveymonkey", "https://api.surveymonkey.com.internal"),
+        ("generic", "https://fra1.qualtrics.com"),
+    ],
+)
+def test_f10_a_detail_fetch_base_url_outside_the_vendors_hosts_is_a_field_error(
+    fast_world: Any, kind: str, base_url: str
+) -> None:
+    reply = fast_world.client_for("leader").post(
+        "/api/v1/sources/",
+        {"kind": kind, "name": "Probe", "api_credentials": {"base_url": base_url, "api_token": "t"}},
+        content_type="application/json",
+    )
+    assert reply.status_code == 400, reply.content
+    assert "api_credentials" in reply.json()
+
+
+@pytest.mark.parametrize(
+    ("kind", "base_url"),
+    [("qualtrics", "https://fra1.qualtrics.com"), ("surveymonkey", "https://api.eu.surveymonkey.com")],
+)
+def test_f10_the_vendors_documented_hosts_are_accepted(fast_world: Any, kind: str, base_url: str) -> None:
+    reply = fast_world.client_for("leader").post(
+        "/api/v1/sources/",
+        {"kind": kind, "name": "Vendor", "api_credentials": {"base_url": base_url, "api_token": "t"}},
+        content_type="application/json",
+    )
+    assert reply.status_code == 201, reply.content
+
+
+def test_f10_a_stored_internal_base_url_is_never_fetched(fast_world: Any) -> None:
+    """Credentials stored before the check (or behind it) are checked again by the worker."""
+    from feedback.intake import response_fetch_details
+    from tests.factories import ResponseFactory
+
+    source = SourceFactory(
+        kind="qualtrics", api_credentials={"base_url": "http://127.0.0.1:9", "api_token": "t"}
+    )
+    response = ResponseFactory(
+        source=source, status="awaiting_details", answers={"_fetch": {"survey_id": "SV_1"}}
+    )
+    assert response_fetch_details(response_id=response.id) == "vendor_refused"
+
+
+def test_f10_a_redirect_from_the_vendor_to_a_private_address_is_refused() -> None:
+    import urllib.request
+
+    from feedback.vendor_hosts import CheckedRedirects, UnsafeVendorUrl
+
+    request = urllib.request.Request("https://fra1.qualtrics.com/API/v3/x")
+    for target in ("http://169.254.169.254/", "https://10.1.1.1/", "https://evil.example/"):
+        with pytest.raises(UnsafeVendorUrl):
+            CheckedRedirects("qualtrics").redirect_request(request, None, 302, "Found", {}, target)
+
+
+@pytest.mark.parametrize("url", ["/api/schema/", "/api/docs/", "/api/redoc/"])
+def test_f10_the_api_schema_and_docs_do_not_answer_strangers(url: str) -> None:
+    reply = Client().get(url)
+    assert reply.status_code in (302, 401, 403)
+    assert b"openapi" not in reply.content.lower()
+
+
+def test_f10_the_schema_answers_a_token_and_a_session(fast_world: Any) -> None:
+    from rest_framework.authtoken.models import Token
+
+    token = Token.objects.create(user=fast_world.owner)
+    assert Client().get("/api/schema/", headers={"Authorization": f"Token {token.key}"}).status_code == 200
+    assert fast_world.client_for("owner").get("/api/docs/").status_code == 200
+
+
+def test_f10_public_api_docs_is_an_operator_choice() -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import django; django.setup(); from django.test import Client; "
+        "print(Client().get('/api/schema/').status_code, Client().get('/api/docs/').status_code)"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "cxgov.settings_test", "CXGOV_PUBLIC_API_DOCS": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert out.stdout.split()[-2:] == ["200", "200"]
+
+
+@pytest.mark.parametrize(
+    "url", ["/responses/", "/triage/", "/dashboard/", "/api/v1/responses/", "/settings/privacy/"]
+)
+def test_f10_pages_for_signed_in_users_are_not_stored_by_caches(fast_world: Any, url: str) -> None:
+    fast_world.leader.is_staff = True
+    fast_world.leader.save()
+    reply = fast_world.client_for("leader").get(url)
+    assert reply.status_code == 200
+    assert "no-store" in reply["Cache-Control"]
+    assert "private" in reply["Cache-Control"]
+
+
+def test_f10_a_detail_page_with_a_customer_is_not_cached(fast_world: Any) -> None:
+    reply = fast_world.client_for("ambassador").get(f"/responses/{fast_world.response_a.pk}/")
+    assert reply.status_code == 200
+    assert "no-store" in reply["Cache-Control"]
+
+
+@pytest.mark.parametrize(
+    "cell",
+    ["＝1+1", "＋cmd", "－2+3", "＠SUM(A1)", '﹦HYPERLINK("x")', "−1+1", " =1+1", "\u3000＝1", "\n=1", "=1"],
+)
+def test_f10_the_csv_neutraliser_catches_unicode_look_alikes(cell: str) -> None:
+    from cxgov.exports import csv_safe
+
+    assert csv_safe(cell) == "'" + cell
+
+
+@pytest.mark.parametrize("cell", ["Late delivery", "1", "ok = fine", "", "Ａna"])
+def test_f10_the_csv_neutraliser_leaves_plain_text_alone(cell: str) -> None:
+    from cxgov.exports import csv_safe
+
+    assert csv_safe(cell) == cell
+
+
+def test_f10_a_full_width_equals_in_a_moment_title_is_neutralised_in_the_export(fast_world: Any) -> None:
+    from django.utils import timezone
+
+    from missions.models import MissionMoment
+
+    MissionMoment.objects.create(
+        title='＝HYPERLINK("http://evil.example","x")',
+        story="s",
+        department=fast_world.dept_a,
+        submitted_by=fast_world.owner,
+        featured_at=timezone.now(),
+        featured_by=fast_world.leader,
+    )
+    reply = fast_world.client_for("leader").get("/dashboard/export/moments.csv")
+    assert reply.status_code == 200
+    body = b"".join(reply.streaming_content).decode()
+    assert "'＝HYPERLINK" in body
+
+
+def test_f10_a_mission_moment_cannot_credit_a_department_the_user_cannot_see(fast_world: Any) -> None:
+    from missions.models import MissionMoment
+
+    owner = fast_world.client_for("owner")
+    api = owner.post(
+        "/api/v1/moments/",
+        {"kind": "lived", "title": "We did it", "story": "s", "department": fast_world.dept_b.slug},
+        content_type="application/json",
+    )
+    assert api.status_code == 400, api.content
+    assert "department" in api.json()
+    page = owner.post(
+        "/moments/", {"kind": "lived", "title": "We did it", "story": "s", "department": fast_world.dept_b.pk}
+    )
+    assert page.status_code == 400
+    assert not MissionMoment.objects.filter(department=fast_world.dept_b).exists()
+    mine = owner.post(
+        "/api/v1/moments/",
+        {"kind": "lived", "title": "Ours", "story": "s", "department": fast_world.dept_a.slug},
+        content_type="application/json",
+    )
+    assert mine.status_code == 201, mine.content
+
+
+# --- 7 (the owner's action e-mail). 8. bulk imports --------------------------------------------
+
+
+@pytest.fixture
+def routed_owner(fast_world: Any) -> Any:
+    from feedback.models import RoutingRule
+
+    owner = fast_world.owner
+    owner.email, owner.notify_by_email = "owner@example.org", True
+    owner.save()
+    RoutingRule.objects.create(
+        name="All to the owner", is_default=True, department=fast_world.dept_a, loops="inner",
+        owner_mode="user", owner=owner,
+    )  # fmt: skip
+    return owner
+
+
+def test_f7_a_cr_lf_in_a_customers_name_still_reaches_the_owner(
+    fast_world: Any, routed_owner: Any, mailoutbox: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    source = fast_world.source_a
+    body = {
+        "external_id": "crlf-1",
+        "scores": {"nps": 1},
+        "comment": "awful",
+        "customer": {"email": "eve@example.org", "name": "Eve\r\nBcc: victim@example.org"},
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        reply = Client().post(
+            _intake(source), data=json.dumps(body), content_type="application/json",
+            headers={"Authorization": f"Bearer {source.token}"},
+        )  # fmt: skip
+    assert reply.status_code == 201
+    from feedback.models import Notification
+
+    sent = [m for m in mailoutbox if m.to == ["owner@example.org"]]
+    assert len(sent) == 1, Notification.objects.values_list("status", "last_error")
+    subject = sent[0].message()["Subject"]
+    assert "\n" not in subject and "\r" not in subject
+    assert sent[0].bcc == [] and "victim@example.org" not in sent[0].recipients()
+
+
+def test_f7_a_stored_subject_with_cr_lf_is_sent_cleaned_not_failed_for_ever(
+    routed_owner: Any, mailoutbox: list[Any]
+) -> None:
+    from feedback.models import Notification
+    from feedback.notifications import notification_send
+
+    row = Notification.objects.create(
+        user=routed_owner, channel="email", subject="New action: Follow up Eve\r\nX-Evil: 1", body="b",
+        dedupe_key="old-row:email",
+    )  # fmt: skip
+    assert notification_send(notification_id=row.id) == "sent"
+    assert mailoutbox[-1].subject == "New action: Follow up Eve X-Evil: 1"
+
+
+def test_f8_an_import_sends_each_owner_one_digest_not_one_e_mail_per_action(
+    fast_world: Any,
+    routed_owner: Any,
+    mailoutbox: list[Any],
+    settings: Any,
+    tmp_path: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    import io
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from feedback.imports import import_job_create, import_job_run
+    from feedback.models import ActionItem
+    from feedback.notifications import notification_import_digest_send
+
+    settings.MEDIA_ROOT = tmp_path
+    source = SourceFactory(
+        kind="csv",
+        program=fast_world.program_a,
+        field_map={"external_id": "id", "nps": "nps", "comment": "c"},
+    )
+    rows = "".join(f"i{n},2,Slow reply {n}\n" for n in range(40))
+    job = import_job_create(source=source, fileobj=io.BytesIO(("id,nps,c\n" + rows).encode()), name="f.csv")
+    with django_capture_on_commit_callbacks(execute=True):
+        import_job_run(job_id=job.id)
+    assert ActionItem.objects.filter(owner=routed_owner, response__source=source).count() == 40
+    assert [m for m in mailoutbox if m.to == [routed_owner.email]] == []  # no flood
+    with django_capture_on_commit_callbacks(execute=True):
+        assert notification_import_digest_send(now=timezone.now() + timedelta(minutes=5)) == 1
+    assert notification_import_digest_send(now=timezone.now() + timedelta(minutes=10)) == 0  # once
+    digests = [m for m in mailoutbox if m.to == [routed_owner.email]]
+    assert len(digests) == 1
+    assert "40 new action(s)" in digests[0].subject
+    assert "and 15 more" in digests[0].body
+
+
+def test_f8_a_live_webhook_still_notifies_the_owner_at_once(
+    fast_world: Any, routed_owner: Any, mailoutbox: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    source = fast_world.source_a
+    with django_capture_on_commit_callbacks(execute=True):
+        Client().post(
+            _intake(source), data=json.dumps({"external_id": "live-1", "scores": {"nps": 2}}),
+            content_type="application/json", headers={"Authorization": f"Bearer {source.token}"},
+        )  # fmt: skip
+    assert len([m for m in mailoutbox if m.to == [routed_owner.email]]) == 1
+
+
+def test_f8_the_import_kinds_are_the_csv_kinds() -> None:
+    from feedback.imports import CSV_KINDS
+    from feedback.processing import CSV_SOURCE_KINDS
+    from feedback.schedule import BEAT_SCHEDULE
+
+    assert set(CSV_KINDS) == CSV_SOURCE_KINDS
+    assert BEAT_SCHEDULE["import-digest"]["task"] == "feedback.tasks.notification_import_digest_send_task"
