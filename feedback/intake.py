@@ -808,7 +808,9 @@ def _refuse(
     reply_headers: dict[str, str] | None = None,
 ) -> IntakeResult:
     """The refusal's reply, and its raw delivery unless the sender has refused too often."""
-    keep = refusals.refusal_keep(source_id=source.id, client=client, authenticated=authenticated)
+    keep = refusals.refusal_keep(
+        source_key=f"{source.id}-{source.token_prefix}", client=client, authenticated=authenticated
+    )
     if keep is refusals.Keep.THROTTLE:
         message = "Too many refused deliveries from your address; retry later."
         return IntakeResult(

@@ -47,9 +47,11 @@ class Keep(Enum):
     THROTTLE = "throttle"  # this address refused too often: answer 429, store nothing
 
 
-def refusal_keep(*, source_id: int, client: str, authenticated: bool) -> Keep:
+def refusal_keep(*, source_key: str, client: str, authenticated: bool) -> Keep:
     """Count this refusal and say what to do with it. Fails open to STORE (bounded anyway)
-    when the cache is unreachable: the reply must not depend on Redis being up."""
+    when the cache is unreachable: the reply must not depend on Redis being up.
+
+    ``source_key`` names the source in the counters (its id and token prefix)."""
     window = int(time.time() // 60)
     per_source = settings.CXGOV_INTAKE_REFUSALS_KEPT_PER_MINUTE
     try:
@@ -59,7 +61,7 @@ def refusal_keep(*, source_id: int, client: str, authenticated: bool) -> Keep:
             if per_address and refusals.count(key, limit=per_address) > per_address:
                 return Keep.THROTTLE
         who = "own" if authenticated else "strangers"
-        key = f"cxgov:intake-refused-kept:{source_id}:{who}:{window}"
+        key = f"cxgov:intake-refused-kept:{source_key}:{who}:{window}"
         if per_source and refusals.count(key, limit=per_source) > per_source:
             return Keep.DROP
     except Exception as exc:  # cache down

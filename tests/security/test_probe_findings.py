@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import secrets
 import time
 from typing import Any
 
@@ -19,12 +20,11 @@ from tests.factories import SourceFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 MEGABYTE = 1024 * 1024
-_addresses = itertools.count(1)
 
 
 def _stranger() -> Client:
     """A client from an address of its own, so the per-address count starts at zero."""
-    n = next(_addresses) + int(time.time() * 1000) % 50_000
+    n = secrets.randbelow(2**24)  # counts live a minute in the shared Redis: no reuse across runs
     return Client(REMOTE_ADDR=f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}")
 
 
@@ -192,7 +192,7 @@ def test_f3_a_thousand_junk_posts_do_not_refuse_or_delay_the_vendor(refusal_limi
         headers={"Authorization": f"Bearer {source.token}"},
     )
     assert reply.status_code == 201, reply.content
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 2.0  # one delivery's time, not a queue behind the junk
     assert Response.objects.filter(source=source, external_id="real-1").exists()
 
 
