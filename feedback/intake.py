@@ -750,7 +750,7 @@ def delivery_receive(
 ) -> IntakeResult:
     """Authenticate, parse, store and reply for one delivery to a source's intake URL.
 
-    ``client`` is the sender's address (``refusals.client_address``): refusals of strangers
+    ``client`` is the sender's address (``cxgov.clientip.client_address``): refusals of strangers
     are counted per address, apart from the source's own limit (``feedback/refusals.py``)."""
     lowered = {str(k).lower(): str(v) for k, v in headers.items()}
     state = {"authenticated": False}

@@ -67,7 +67,12 @@ def test_f2_a_hundred_unauthenticated_megabyte_posts_grow_the_database_by_less_t
     assert set(codes) == {401, 429}  # refused; past its allowance the address is told to slow down
     assert grown < MEGABYTE, f"{grown} bytes for 100 MB of junk"
     kept = RawDelivery.objects.filter(source=source)
-    assert kept.count() == settings.CXGOV_INTAKE_REFUSALS_PER_ADDRESS
+    # 30 a minute; the posts can straddle one window boundary on a busy machine
+    assert (
+        settings.CXGOV_INTAKE_REFUSALS_PER_ADDRESS
+        <= kept.count()
+        <= 2 * settings.CXGOV_INTAKE_REFUSALS_PER_ADDRESS
+    )
     assert all(len(bytes(d.body)) <= settings.CXGOV_REFUSED_BODY_BYTES for d in kept)
     assert "of 1048" in kept.first().error  # the record says how much was sent
 
@@ -101,10 +106,12 @@ def test_f2_many_addresses_together_store_at_most_the_sources_quota(refusal_limi
     source = SourceFactory(kind="generic")
     codes = {
         _stranger().post(_intake(source), data=b"{}", content_type="application/json").status_code
-        for _ in range(80)
+        for _ in range(150)
     }
     assert codes == {401}
-    assert RawDelivery.objects.filter(source=source).count() == settings.CXGOV_INTAKE_REFUSALS_KEPT_PER_MINUTE
+    kept = RawDelivery.objects.filter(source=source).count()
+    quota = settings.CXGOV_INTAKE_REFUSALS_KEPT_PER_MINUTE
+    assert quota <= kept <= 2 * quota  # 60 a minute (the posts may straddle one window boundary)
 
 
 def test_f2_a_spoofed_forwarded_for_does_not_buy_a_fresh_allowance(refusal_limits: Any) -> None:
