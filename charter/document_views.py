@@ -20,6 +20,8 @@ from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST
 
+from cxgov.fields import int_or_none
+
 from . import documents
 from .models import DocState, VersionedDocument
 
@@ -182,11 +184,8 @@ class DocumentKind:
     def diff_view(self, request: HttpRequest) -> HttpResponse:
         versions = list(documents.document_versions(model=self.model))
         by_number = {v.number: v for v in versions}
-        try:
-            a = int(request.GET.get("a", "")) if request.GET.get("a") else None
-            b = int(request.GET.get("b", "")) if request.GET.get("b") else None
-        except ValueError:
-            a = b = None
+        a = int_or_none(request.GET.get("a"), min_value=1)
+        b = int_or_none(request.GET.get("b"), min_value=1)
         if a is None and b is None and len(versions) >= 2:
             a, b = versions[1].number, versions[0].number
         old, new = by_number.get(a) if a else None, by_number.get(b) if b else None

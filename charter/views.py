@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from cxgov.fields import IdListField
 from cxgov.pdf import render_pdf
 
 from . import documents, selectors, services
@@ -195,13 +196,10 @@ def priority_move_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def priority_reorder_view(request: HttpRequest) -> HttpResponse:
     try:
-        order = [int(x) for x in request.POST.getlist("order")]
+        order = IdListField(required=False).clean(request.POST.getlist("order"))
         services.priority_reorder(order=order, by=request.user)
-    except (ValueError, ValidationError) as exc:
-        msg = (
-            " ".join(validation_messages(exc)) if isinstance(exc, ValidationError) else "Ids must be numbers."
-        )
-        messages.error(request, msg)
+    except ValidationError as exc:
+        messages.error(request, " ".join(validation_messages(exc)))
         return render(request, "charter/charter.html", _charter_context(request), status=400)
     return _priority_list_response(request)
 

@@ -1,19 +1,30 @@
 """CSV export helpers shared by every app: cells that a spreadsheet would run as a formula
-(starting with = + - @, or tab/CR) are neutralised with a leading apostrophe (OWASP)."""
+(starting with = + - @ or a look-alike, or tab/CR/LF) are neutralised with a leading apostrophe (OWASP)."""
 
 from __future__ import annotations
 
 import csv
+import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.http import StreamingHttpResponse
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = frozenset("=+-@\t\r\n")
+# Look-alikes NFKC leaves alone that spreadsheets may still read as an operator.
+_LOOKALIKES = {"\u2212": "-", "\u2796": "-", "\u2795": "+", "\u2010": "-", "\u2011": "-", "\u2013": "-"}
+_LEADING_SPACE = " \u00a0\u2000\u2001\u2002\u2003\u2009\u200b\u3000\ufeff"
 
 
 def csv_safe(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    """A cell that could start a formula gets a leading apostrophe. The first character is
+    NFKC-normalised first, so full-width ``＝ ＋ － ＠`` and small-form ``﹦ ﹢ ﹣`` count too, as
+    do leading spaces before one (some spreadsheets trim them)."""
+    if not isinstance(value, str) or not value:
+        return value
+    stripped = value.lstrip(_LEADING_SPACE) or value
+    first = unicodedata.normalize("NFKC", stripped[0])[:1]
+    if _LOOKALIKES.get(first, first) in _FORMULA_START or stripped[0] in _FORMULA_START:
         return "'" + value
     return value
 

@@ -27,6 +27,7 @@ import structlog
 from django.core.signals import got_request_exception
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.cache import add_never_cache_headers
 from django_structlog.app_settings import app_settings
 from django_structlog.middlewares import request as structlog_request
 from django_structlog.signals import bind_extra_request_metadata
@@ -175,3 +176,19 @@ class DatabaseUnavailableMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         return outage_response(request) if _is_outage(exception) else None
+
+
+class NoStoreForSignedInMiddleware:
+    """Every reply to a signed-in user (session or API token) says ``Cache-Control: no-store``:
+    pages carry customers' personal data, and a shared or browser cache must not keep them
+    for the next person at that computer. Replies to anonymous visitors are left alone."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            add_never_cache_headers(response)
+        return response

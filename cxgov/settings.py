@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "cxgov.middleware.NoStoreForSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -188,6 +189,15 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# One spelling of a login (charter/auth.py): case, spaces and e-mail-for-username share a count.
+AXES_USERNAME_CALLABLE = "charter.auth.axes_username"
+# The same client address as the intake refusal limit (behind CXGOV_TRUSTED_PROXY_COUNT proxies).
+AXES_CLIENT_IP_CALLABLE = "cxgov.clientip.client_address"
+# Password-reset e-mails (charter/auth.py, django-ratelimit "N/period" rates): per e-mail address
+# and per client address.
+CXGOV_PASSWORD_RESET_PER_ADDRESS = env.str("CXGOV_PASSWORD_RESET_PER_ADDRESS", default="3/h")
+CXGOV_PASSWORD_RESET_PER_CLIENT = env.str("CXGOV_PASSWORD_RESET_PER_CLIENT", default="10/h")
+RATELIMIT_USE_CACHE = "default"
 SESSION_COOKIE_AGE = env.int("DJANGO_SESSION_AGE", default=60 * 60 * 12)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = False
 
@@ -262,6 +272,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Voice-of-the-Customer intake, action items, metrics and governance documents.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The API's map is for signed-in users and tokens unless the operator opens it.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"]
+    if env.bool("CXGOV_PUBLIC_API_DOCS", default=False)
+    else ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -305,6 +319,16 @@ DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
 # --- Product ------------------------------------------------------------------------------
 DEMO_PASSWORD = env.str("DEMO_PASSWORD", default="cxgov-demo")
 CXGOV_INTAKE_RATE_PER_MINUTE = env.int("CXGOV_INTAKE_RATE_PER_MINUTE", default=600)
+# Refused deliveries (feedback/refusals.py): per client address a minute before it is answered
+# 429 and nothing is stored; per source a minute that are stored; body bytes kept; days kept.
+CXGOV_INTAKE_REFUSALS_PER_ADDRESS = env.int("CXGOV_INTAKE_REFUSALS_PER_ADDRESS", default=30)
+CXGOV_INTAKE_REFUSALS_KEPT_PER_MINUTE = env.int("CXGOV_INTAKE_REFUSALS_KEPT_PER_MINUTE", default=60)
+CXGOV_REFUSED_BODY_BYTES = env.int("CXGOV_REFUSED_BODY_BYTES", default=2048)
+CXGOV_REFUSED_KEEP_DAYS = env.int("CXGOV_REFUSED_KEEP_DAYS", default=14)
+# How many proxies in front of the app append to X-Forwarded-For (docs/operations.md): the client
+# address used by the login lockout and the intake refusal limit is that many entries from the
+# right. 0 = no proxy, the peer address.
+CXGOV_TRUSTED_PROXY_COUNT = env.int("CXGOV_TRUSTED_PROXY_COUNT", default=0)
 CXGOV_OUTBOX_STALE_SECONDS = env.int("CXGOV_OUTBOX_STALE_SECONDS", default=60)
 # Processed outbox events are deleted after this many days (beat, nightly): one row per response
 # otherwise stays for ever.
@@ -316,5 +340,7 @@ CXGOV_RELAY_LINGER_MS = env.int("CXGOV_RELAY_LINGER_MS", default=100)
 # Intake's hot statements as server-side prepared statements (cxgov/pgprepared.py); 0 behind a
 # pooler in transaction mode, which does not keep them on a connection.
 CXGOV_PREPARED_STATEMENTS = env.bool("CXGOV_PREPARED_STATEMENTS", default=True)
+# /api/schema/, /api/docs/ and /api/redoc/ answer anonymous visitors only when this is 1.
+CXGOV_PUBLIC_API_DOCS = env.bool("CXGOV_PUBLIC_API_DOCS", default=False)
 # Absolute links in notifications and in `create_source` output (e.g. https://cx.example.com).
 CXGOV_BASE_URL = env.str("CXGOV_BASE_URL", default="")

@@ -32,3 +32,7 @@ LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 if os.environ.get("CXGOV_TEST_EMAIL_URL"):  # the worker tests' local SMTP server
     vars().update(env.email_url("CXGOV_TEST_EMAIL_URL"))  # noqa: F405
+# Off: every test client is 127.0.0.1; tests/security/test_probe_findings.py turns it on per test.
+CXGOV_INTAKE_REFUSALS_PER_ADDRESS = 0
+# A fresh django-ratelimit namespace per test process: the throttles count from zero each run.
+RATELIMIT_CACHE_PREFIX = f"rl:{os.getpid()}:{os.urandom(4).hex()}:"

@@ -21,6 +21,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
+from cxgov.clientip import client_address
+
 from . import selectors
 from .imports import import_job_create, import_summary
 from .intake import MAX_BODY_BYTES, delivery_receive, source_create, source_for_intake, source_rotate
@@ -42,11 +44,13 @@ def intake_view(request: HttpRequest, slug: str) -> JsonResponse:
         reply = JsonResponse({"errors": {"non_field_errors": ["Use POST."]}}, status=405)
         reply["Allow"] = "POST, HEAD"
         return reply
+    if request.method == "HEAD":
+        # SurveyMonkey checks the URL answers before subscribing. The same 200 for every slug,
+        # without a lookup: a HEAD must not tell a stranger which slugs exist.
+        return JsonResponse({}, status=200)
     source = source_for_intake(slug=slug)
     if source is None:
         return JsonResponse({"errors": {"non_field_errors": ["No such source."]}}, status=404)
-    if request.method == "HEAD":  # SurveyMonkey checks the URL exists before subscribing
-        return JsonResponse({}, status=200)
     too_large = False
     body = b""
     try:
@@ -68,6 +72,7 @@ def intake_view(request: HttpRequest, slug: str) -> JsonResponse:
         headers=dict(request.headers),
         content_type=request.META.get("CONTENT_TYPE", ""),
         too_large=too_large,
+        client=client_address(request),
     )
     reply = JsonResponse(result.body, status=result.status_code)
     for name, value in result.headers.items():

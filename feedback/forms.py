@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from charter.models import Department, DepartmentGoal, Touchpoint
+from cxgov.fields import BoundedDateField
 from missions.models import SuccessMeasure
 
 from .models import Band, Program, Response, Source
@@ -196,8 +197,8 @@ class ResponseFilterForm(forms.Form):
     band = forms.ChoiceField(required=False, choices=[("", "Any band"), *Band.choices])
     department = forms.ChoiceField(required=False)
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Response.Status.choices])
-    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = BoundedDateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = BoundedDateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(
         self, *args: Any, programs: Any = (), sources: Any = (), departments: Any = (), **kwargs: Any

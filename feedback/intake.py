@@ -46,7 +46,7 @@ from django.utils import timezone
 from charter.models import Department, Touchpoint
 from cxgov import pgprepared
 
-from . import ratelimit
+from . import ratelimit, refusals
 from . import tasks as _tasks  # noqa: F401  (registers the Celery tasks the outbox publishes, web side too)
 from .models import Customer, OutboxEvent, Program, RawDelivery, Response, Source
 from .outbox import outbox_enqueue, outbox_mark_processed, outbox_relay_on_commit
@@ -62,6 +62,7 @@ from .sources import (
     UnsupportedMediaType,
     adapter_for,
 )
+from .vendor_hosts import UnsafeVendorUrl, vendor_opener, vendor_url_check
 
 log = logging.getLogger(__name__)
 
@@ -257,7 +258,8 @@ def _media_type(content_type: str) -> str:
 
 def _rate_limit_check(*, source: Source) -> None:
     """Fixed one-minute window per source, counted in the cache (Redis in real mode, in
-    batches: ``feedback/ratelimit.py``).
+    batches: ``feedback/ratelimit.py``). Called once the delivery is authenticated: refusals
+    of strangers are counted per address instead (``feedback/refusals.py``).
 
     If the cache is unreachable we let the request through: refusing deliveries because the
     limiter is down would lose data, which is worse than a burst.
@@ -712,14 +714,19 @@ def _record_rejection(
     content_type: str,
     status_code: int,
     error: str,
+    authenticated: bool = True,
 ) -> None:
-    """Keep refused deliveries too: operators debug integrations from them. Never raises."""
+    """Keep refused deliveries too: operators debug integrations from them, bounded in size
+    (``feedback/refusals.py``: a prefix of the body, capped headers). Never raises."""
+    kept = refusals.body_kept(body=body, status_code=status_code, authenticated=authenticated)
+    if len(kept) < len(body):
+        error = f"{error} [first {len(kept)} of {len(body)} body bytes kept]"
     try:
         RawDelivery.objects.create(
             source=source,
             content_type=content_type[:200],
-            headers=headers_redacted(headers),
-            body=body,
+            headers=refusals.headers_bounded(headers_redacted(headers)),
+            body=kept,
             verdict=RawDelivery.Verdict.REJECTED,
             status_code=status_code,
             error=error[:5000],
@@ -739,24 +746,35 @@ def delivery_receive(
     headers: Mapping[str, str],
     content_type: str,
     too_large: bool = False,
+    client: str = "",
 ) -> IntakeResult:
-    """Authenticate, parse, store and reply for one delivery to a source's intake URL."""
+    """Authenticate, parse, store and reply for one delivery to a source's intake URL.
+
+    ``client`` is the sender's address (``cxgov.clientip.client_address``): refusals of strangers
+    are counted per address, apart from the source's own limit (``feedback/refusals.py``)."""
     lowered = {str(k).lower(): str(v) for k, v in headers.items()}
+    state = {"authenticated": False}
     try:
         return _delivery_process(
-            source=source, body=body, headers=lowered, content_type=content_type, too_large=too_large
-        )
-    except IntakeError as exc:
-        stored = b"" if exc.status_code == 413 else body
-        _record_rejection(
             source=source,
-            body=stored,
+            body=body,
             headers=lowered,
             content_type=content_type,
-            status_code=exc.status_code,
-            error=_error_text(exc.errors),
+            too_large=too_large,
+            state=state,
         )
-        return IntakeResult(exc.status_code, {"errors": exc.errors}, headers=exc.headers)
+    except IntakeError as exc:
+        return _refuse(
+            source=source,
+            body=body,
+            headers=lowered,
+            content_type=content_type,
+            client=client,
+            authenticated=state["authenticated"],
+            status_code=exc.status_code,
+            errors=exc.errors,
+            reply_headers=exc.headers,
+        )
     except (OperationalError, InterfaceError):
         # The database is gone (restart, failover): a 400 would tell the vendor never to retry
         # and the delivery would be lost. Let it propagate: the outage middleware answers 503
@@ -765,19 +783,60 @@ def delivery_receive(
     except Exception as exc:  # never a 500 for a delivery: refuse clearly and keep the body
         log.exception("intake failed unexpectedly", extra={"source": source.slug})
         errors = {"non_field_errors": [f"The delivery could not be processed ({type(exc).__name__})."]}
-        _record_rejection(
+        return _refuse(
             source=source,
             body=body,
             headers=lowered,
             content_type=content_type,
+            client=client,
+            authenticated=state["authenticated"],
             status_code=400,
-            error=_error_text(errors),
+            errors=errors,
         )
-        return IntakeResult(400, {"errors": errors})
+
+
+def _refuse(
+    *,
+    source: Source,
+    body: bytes,
+    headers: Mapping[str, str],
+    content_type: str,
+    client: str,
+    authenticated: bool,
+    status_code: int,
+    errors: dict[str, list[str]],
+    reply_headers: dict[str, str] | None = None,
+) -> IntakeResult:
+    """The refusal's reply, and its raw delivery unless the sender has refused too often."""
+    keep = refusals.refusal_keep(
+        source_key=f"{source.id}-{source.token_prefix}", client=client, authenticated=authenticated
+    )
+    if keep is refusals.Keep.THROTTLE:
+        message = "Too many refused deliveries from your address; retry later."
+        return IntakeResult(
+            429, {"errors": {"non_field_errors": [message]}}, headers={"Retry-After": refusals.retry_after()}
+        )
+    if keep is refusals.Keep.STORE:
+        _record_rejection(
+            source=source,
+            body=body,
+            headers=headers,
+            content_type=content_type,
+            status_code=status_code,
+            error=_error_text(errors),
+            authenticated=authenticated,
+        )
+    return IntakeResult(status_code, {"errors": errors}, headers=reply_headers or {})
 
 
 def _delivery_process(
-    *, source: Source, body: bytes, headers: dict[str, str], content_type: str, too_large: bool
+    *,
+    source: Source,
+    body: bytes,
+    headers: dict[str, str],
+    content_type: str,
+    too_large: bool,
+    state: dict[str, bool],
 ) -> IntakeResult:
     if too_large:
         raise IntakeError(413, {"non_field_errors": [f"The body is larger than {MAX_BODY_BYTES} bytes."]})
@@ -786,12 +845,13 @@ def _delivery_process(
     if media not in adapter.content_types:
         allowed = ", ".join(adapter.content_types)
         raise IntakeError(415, {"content_type": [f"Send {allowed}, not {media or 'no content type'}."]})
-    _rate_limit_check(source=source)
     config = source_config(source)
     try:
         adapter.verify(body=body, headers=headers, source=config)
     except SignatureError as exc:
         raise IntakeError(401, {"non_field_errors": [str(exc) or "Bad or missing signature."]}) from None
+    state["authenticated"] = True
+    _rate_limit_check(source=source)  # after verifying: only the source's own deliveries count
     try:
         parsed = adapter.parse(body=body, headers=headers, source=config)
     except UnsupportedMediaType as exc:
@@ -965,14 +1025,20 @@ class VendorRefused(VendorFetchError):
     """The vendor answered 4xx (bad credentials, unknown response): retrying will not help."""
 
 
-def _http_get_json(url: str, *, headers: Mapping[str, str], timeout: float = 10.0) -> Any:
+def _http_get_json(url: str, *, headers: Mapping[str, str], kind: str, timeout: float = 10.0) -> Any:
+    """GET a vendor API URL: only the vendor's documented hosts, redirects checked the same way
+    (``feedback/vendor_hosts.py``); an unsafe URL is refused for good (``VendorRefused``)."""
     parsed = urllib.parse.urlparse(url)
-    if parsed.scheme not in ("http", "https"):
-        raise VendorFetchError(f"Refusing to fetch {parsed.scheme!r} URL")
+    try:
+        vendor_url_check(url, kind=kind)
+    except UnsafeVendorUrl as exc:
+        raise VendorRefused(f"Refusing to fetch {url!r}: {exc}") from None
     request = urllib.request.Request(url, headers={"Accept": "application/json", **headers})  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as reply:  # noqa: S310  # nosec B310
+        with vendor_opener(kind).open(request, timeout=timeout) as reply:  # nosec B310
             return json.loads(reply.read(8 * 1024 * 1024).decode("utf-8-sig"))
+    except UnsafeVendorUrl as exc:  # a redirect to somewhere else
+        raise VendorRefused(f"Refusing a redirect from {parsed.netloc}: {exc}") from None
     except urllib.error.HTTPError as exc:
         if 400 <= exc.code < 500 and exc.code != 429:
             raise VendorRefused(f"HTTP {exc.code} from {parsed.netloc}") from exc
@@ -1033,7 +1099,7 @@ def response_fetch_details(*, response_id: int, event_id: int | None = None) -> 
         return "no_credentials"
     url, headers = call
     try:
-        data = _http_get_json(url, headers=headers)
+        data = _http_get_json(url, headers=headers, kind=source.kind)
     except VendorRefused as exc:
         # Keep it visible as awaiting details; an operator fixes the credentials and re-runs.
         log.warning("vendor refused the details fetch", extra={"response_id": response_id, "error": str(exc)})

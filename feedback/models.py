@@ -130,6 +130,12 @@ class Source(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
 
+    def clean(self) -> None:
+        """A detail-fetch base URL must be one of the vendor's documented hosts (no SSRF)."""
+        from .vendor_hosts import base_url_validate
+
+        base_url_validate(kind=self.kind, credentials=self.api_credentials)
+
     @staticmethod
     def hash_token(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()

@@ -22,6 +22,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from cxgov.fields import MAX_ID, int_or_none
+
 from .models import (
     ActionComment,
     ActionItem,
@@ -42,8 +44,9 @@ def customer_find(*, ref: str) -> Customer:
     if not ref:
         raise ValidationError({"customer": "Give the customer's id, e-mail or vendor id."})
     query = Q(email__iexact=ref) | Q(external_id=ref)
-    if ref.isdigit():
-        query |= Q(pk=int(ref))
+    pk = int_or_none(ref, min_value=1, max_value=MAX_ID)
+    if pk is not None:
+        query |= Q(pk=pk)
     matches = list(Customer.objects.filter(query)[:2])
     if not matches:
         raise ValidationError({"customer": f"No customer matches {ref!r}."})

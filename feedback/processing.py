@@ -45,7 +45,7 @@ from .models import (
     RoutingRule,
     Theme,
 )
-from .notifications import action_url, notification_bulk_create, notification_rows
+from .notifications import IMPORTED_ACTION_KEY, action_url, notification_bulk_create, notification_rows
 from .outbox import outbox_mark_processed
 from .outer_loop import systemic_action_for, systemic_actions_lock, systemic_actions_open
 from .pipeline_config import PipelineConfig, pipeline_config, pipeline_config_cached, pipeline_config_load
@@ -232,11 +232,20 @@ def insight_plan(
     )
 
 
+#: The kinds that take CSV files only (``feedback.imports.CSV_KINDS``): their responses are imported.
+CSV_SOURCE_KINDS = frozenset({"csv", "qualtrics_csv"})
+
+
 def _action_notification(plan: InsightPlan, action: ActionItem) -> list[Notification]:
-    """The owner's "new action" notification rows (``action`` is saved: its id is in them)."""
+    """The owner's "new action" notification rows (``action`` is saved: its id is in them).
+
+    A response from a CSV import (only CSV sources take files) is bulk work: its rows are held
+    and the owner gets one digest for the import (``notification_import_digest_send``)."""
     response = plan.response
+    imported = response.source.kind in CSV_SOURCE_KINDS
     return notification_rows(
         user=action.owner,
+        bulk=imported,
         subject=f"New action: {action.title}",
         body=(
             f"{plan.reason}.\n\n{response.comment[:500]}\n\nFirst contact by "
@@ -244,7 +253,7 @@ def _action_notification(plan: InsightPlan, action: ActionItem) -> list[Notifica
             f"{timezone.localtime(action.due_at):%a %d %b %Y}."
         ),
         url=action_url(action.id),
-        dedupe_key=f"action-created:{action.id}",
+        dedupe_key=f"{IMPORTED_ACTION_KEY if imported else 'action-created:'}{action.id}",
     )
 
 

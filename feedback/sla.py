@@ -14,6 +14,8 @@ from datetime import date, datetime, time, timedelta, tzinfo
 
 from django.utils import timezone
 
+from cxgov.fields import int_or_none
+
 from .models import Loop, Priority, SLAPolicy
 
 # Used when the CX leader has not set a policy for a priority and loop yet.
@@ -62,7 +64,8 @@ class WorkCalendar:
 
     @classmethod
     def from_policy(cls, policy: SLAPolicy) -> WorkCalendar:
-        days = frozenset(int(d) for d in policy.working_days.split(",") if d.strip().isdigit())
+        parsed = (int_or_none(d, min_value=0, max_value=6) for d in policy.working_days.split(","))
+        days = frozenset(d for d in parsed if d is not None)
         return cls(
             working_days=days or frozenset({0, 1, 2, 3, 4}),
             day_start_hour=policy.day_start_hour,

@@ -57,6 +57,14 @@ def outbox_prune_task() -> int:
     return outbox_prune()
 
 
+@shared_task(ignore_result=True)
+def refused_delivery_prune_task() -> int:
+    """Refused deliveries are kept for ``CXGOV_REFUSED_KEEP_DAYS`` (anyone can send one)."""
+    from .refusals import refused_delivery_prune
+
+    return refused_delivery_prune()
+
+
 @shared_task(ignore_result=True, acks_late=True, reject_on_worker_lost=True)
 def notification_send_task(notification_id: int) -> None:
     """Send one notification; a failure is recorded on the row and retried by beat."""
@@ -129,3 +137,11 @@ def customer_deliveries_sweep_task() -> int:
     from .customer_messages import customer_deliveries_sweep
 
     return customer_deliveries_sweep()
+
+
+@shared_task(ignore_result=True)
+def notification_import_digest_send_task() -> int:
+    """One digest per owner for the new actions of an import (instead of one e-mail each)."""
+    from .notifications import notification_import_digest_send
+
+    return notification_import_digest_send()

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from django import forms
 
-from charter.models import Department, DepartmentGoal, Touchpoint
+from charter.models import Department, DepartmentGoal, Touchpoint, User
+from charter.selectors import department_scope
+from cxgov.fields import BoundedDateField
 
 from .models import MissionMoment, MissionVersion, SuccessMeasure, SuccessStatementVersion
 
@@ -51,7 +53,7 @@ class SuccessMeasureForm(forms.ModelForm):
 
 
 class MeasureActualForm(forms.Form):
-    date = forms.DateField(widget=DATE)
+    date = BoundedDateField(widget=DATE)
     value = forms.DecimalField(max_digits=14, decimal_places=2)
     note = forms.CharField(max_length=200, required=False)
 
@@ -73,7 +75,11 @@ class MissionMomentForm(forms.ModelForm):
         fields = ["kind", "title", "story", "department", "touchpoint"]
         widgets = {"kind": forms.RadioSelect, "story": forms.Textarea(attrs={"rows": 4, "maxlength": 2000})}
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: object, user: User | None = None, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        if user is not None:  # only the departments the user may see can be credited
+            self.fields["department"].queryset = department_scope(
+                Department.objects.all(), user=user, field="id"
+            )
         self.fields["touchpoint"].queryset = Touchpoint.objects.select_related("department")
         self.fields["touchpoint"].label_from_instance = lambda t: f"{t.name} ({t.department.name})"

@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from charter.models import Department
+from charter.selectors import department_scope
 
 from .measure_status import MeasureStatus, measure_status
 from .models import MeasureActual, MissionMoment, SuccessMeasure
@@ -117,6 +118,16 @@ class MissionMomentSerializer(serializers.ModelSerializer):
             "is_featured", "featured_at",
         ]  # fmt: skip
         read_only_fields = ["created_at", "featured_at"]
+
+    def get_fields(self) -> dict[str, Any]:
+        """A department the requester may not see reads as unknown (same error as a typo)."""
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None and request.user.is_authenticated:
+            fields["department"].queryset = department_scope(
+                Department.objects.all(), user=request.user, field="id"
+            )
+        return fields
 
 
 class MomentFeatureSerializer(serializers.Serializer):

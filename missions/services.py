@@ -22,6 +22,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from charter.models import User
+from charter.selectors import department_ids_for
 
 from .models import MeasureActual, MissionMoment, SuccessMeasure
 
@@ -185,7 +186,12 @@ def measure_actual_computed_prune(*, measure: SuccessMeasure, keep: set[dt.date]
 
 @transaction.atomic
 def moment_submit(*, moment: MissionMoment, by: User) -> MissionMoment:
-    """Anyone logged in tells a story; the touchpoint, if given, must be the department's."""
+    """Anyone logged in tells a story about a department they may see (a moment names the
+    department it credits: nobody credits, or learns the existence of, another's); the
+    touchpoint, if given, must be the department's."""
+    visible = department_ids_for(user=by)
+    if moment.department_id and visible is not None and moment.department_id not in visible:
+        raise ValidationError({"department": "Choose one of your departments."})
     moment.submitted_by = by
     moment.featured_at = None
     moment.featured_by = None

@@ -240,7 +240,7 @@ def measure_actual_change_view(request: HttpRequest, pk: int, actual_pk: int) ->
 @login_required
 def moment_list_view(request: HttpRequest) -> HttpResponse:
     featured = {"yes": True, "no": False}.get(request.GET.get("featured", ""))
-    form = MissionMomentForm(request.POST or None)
+    form = MissionMomentForm(request.POST or None, user=request.user)
     status = 200
     if request.method == "POST":
         if form.is_valid():

@@ -9,6 +9,7 @@ from django import forms
 from django.db.models import QuerySet
 
 from charter.models import Department, User
+from cxgov.fields import BoundedDateField
 
 from .models import RoiAssumption
 
@@ -43,8 +44,8 @@ class RoiAssumptionForm(forms.ModelForm):
 
 
 class ReportRequestForm(forms.Form):
-    period_start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    period_end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    period_start = BoundedDateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    period_end = BoundedDateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
     departments = forms.ModelMultipleChoiceField(
         queryset=Department.objects.none(),
         required=False,

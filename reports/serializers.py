@@ -6,6 +6,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from cxgov.fields import BoundedDateSerializerField
+
 from .metrics import GROUP_BYS, METRICS, group_by_parse
 from .models import Report
 
@@ -19,11 +21,11 @@ class MetricsQuerySerializer(serializers.Serializer):
     source = serializers.SlugField(required=False)
     program = serializers.SlugField(required=False)
     # "from" is a Python keyword: declared below under its public name.
-    to = serializers.DateField(required=False, help_text="Inclusive, YYYY-MM-DD (UTC).")
+    to = BoundedDateSerializerField(required=False, help_text="Inclusive, YYYY-MM-DD (UTC).")
 
     def get_fields(self) -> dict[str, Any]:
         fields = super().get_fields()
-        fields["from"] = serializers.DateField(required=False, help_text="Inclusive, YYYY-MM-DD (UTC).")
+        fields["from"] = BoundedDateSerializerField(required=False, help_text="Inclusive, YYYY-MM-DD (UTC).")
         return fields
 
     def validate_group_by(self, value: str) -> tuple[str, ...]:
@@ -91,8 +93,8 @@ class MetricsResponseSerializer(serializers.Serializer):
 
 
 class ReportRequestSerializer(serializers.Serializer):
-    period_start = serializers.DateField()
-    period_end = serializers.DateField()
+    period_start = BoundedDateSerializerField()
+    period_end = BoundedDateSerializerField()
     departments = serializers.ListField(
         child=serializers.SlugField(),
         required=False,

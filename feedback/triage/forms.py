@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 
 from charter.models import User
+from cxgov.fields import BoundedDateField, IdListField
 from missions.models import SuccessMeasure
 
 from ..customer_messages import TEMPLATE_CHOICES
@@ -41,8 +42,8 @@ class InboxFilterForm(forms.Form):
     source = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, widget=FastSelect)
     touchpoint = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, widget=FastSelect)
     department = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, widget=FastSelect)
-    date_from = forms.DateField(label="Created from", required=False, widget=FAST_DATE)
-    date_to = forms.DateField(label="Created to", required=False, widget=FAST_DATE)
+    date_from = BoundedDateField(label="Created from", required=False, widget=FAST_DATE)
+    date_to = BoundedDateField(label="Created to", required=False, widget=FAST_DATE)
     sort = forms.ChoiceField(
         choices=[
             ("due", "Due date, soonest"),
@@ -113,7 +114,9 @@ class PriorityForm(VersionedForm):
 
 class SnoozeForm(VersionedForm):
     id_prefix = "snooze"
-    until = forms.DateField(label="Snooze until", widget=DATE, required=False, help_text="Empty wakes it up.")
+    until = BoundedDateField(
+        label="Snooze until", widget=DATE, required=False, help_text="Empty wakes it up."
+    )
 
 
 class ContactForm(VersionedForm):
@@ -137,7 +140,7 @@ class TransitionForm(VersionedForm):
     root_cause = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     fix = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     success_measure = forms.ModelChoiceField(queryset=SuccessMeasure.objects.all(), required=False)
-    verification_date = forms.DateField(widget=DATE, required=False)
+    verification_date = BoundedDateField(widget=DATE, required=False)
     outcome = forms.ChoiceField(
         choices=[("", "Choose the outcome"), *ResolutionOutcome.choices],
         required=False,
@@ -229,8 +232,7 @@ BULK_OPS = [
 
 
 class BulkForm(forms.Form):
-    ids = forms.TypedMultipleChoiceField(
-        coerce=int,
+    ids = IdListField(
         label="Selected actions",
         error_messages={"required": "Select at least one action (tick its box)."},
     )
@@ -239,7 +241,7 @@ class BulkForm(forms.Form):
         coerce=int, required=False, empty_value=None, label="Owner", widget=FastSelect
     )
     priority = forms.ChoiceField(choices=[("", "—"), *Priority.choices], required=False, widget=FastSelect)
-    until = forms.DateField(widget=FAST_DATE, required=False, label="Snooze until")
+    until = BoundedDateField(widget=FAST_DATE, required=False, label="Snooze until")
     close_status = forms.ChoiceField(
         choices=[(S.NO_ACTION, S.NO_ACTION.label), (S.UNREACHABLE, S.UNREACHABLE.label)],
         required=False,
@@ -252,8 +254,15 @@ class BulkForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.owner_map = {u.pk: u for u in owners}
         self.fields["owner"].choices = [("", "—")] + [(u.pk, str(u)) for u in owners]
+
+    def submitted_ids(self) -> list[int]:
+        """The ids ticked, parsed by the form's own field; none if any is not an id (the form
+        then refuses with the field's error)."""
         raw = self.data.getlist("ids") if hasattr(self.data, "getlist") else self.data.get("ids", [])
-        self.fields["ids"].choices = [(v, v) for v in raw if str(v).isdigit()]
+        try:
+            return self.fields["ids"].clean(raw)
+        except forms.ValidationError:
+            return []
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -180,7 +180,7 @@ def bulk_view(request: HttpRequest) -> HttpResponse:
     back = _safe_next(request, default)
     options_owners = sel.assignable_users(user=user)
     form = f.BulkForm(request.POST, owners=options_owners)
-    ids = [int(v) for v in request.POST.getlist("ids") if v.isdigit()]
+    ids = form.submitted_ids()
     visible = {a.pk: a for a in sel.action_item_scope(user=user).filter(pk__in=ids)}
     if len(visible) != len(set(ids)):
         raise Http404("No such action in your scope")

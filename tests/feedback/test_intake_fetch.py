@@ -85,6 +85,13 @@ def qualtrics_event(response_id: str = "R_3kFwVgVfW3JcCQ1", survey_id: str = "SV
     )
 
 
+@pytest.fixture(autouse=True)
+def _the_stand_in_vendor_is_allowed(monkeypatch):
+    """The stand-in vendor listens on 127.0.0.1 over http, which the product refuses to fetch
+    (feedback/vendor_hosts.py, tested in tests/security/test_probe_findings.py)."""
+    monkeypatch.setattr("feedback.intake.vendor_url_check", lambda url, *, kind, resolve=True: url)
+
+
 @pytest.fixture
 def source(dept_a):
     return SourceFactory(

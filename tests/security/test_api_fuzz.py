@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import pytest
 import schemathesis
 from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import status_code_conformance
@@ -28,6 +31,23 @@ from schemathesis.specs.openapi.checks import status_code_conformance
 from tests.security.conftest import FUZZ_STATS
 
 FUZZ_EXAMPLES = int(os.environ.get("CXGOV_FUZZ_EXAMPLES", "12"))
+
+# Edge cases the outside probe found 500s with (issue 24): far and impossible dates, numbers
+# that ``str.isdigit()`` accepts and ``int()`` refuses, and ids past PostgreSQL's bigint.
+EDGE_DATES = [
+    "9999-12-31",
+    "0001-01-01",
+    "1969-12-31",
+    "2100-01-01",
+    "2026-02-29",
+    "2026-13-01",
+    "２０２６-01-01",
+]
+EDGE_NUMBERS = ["²", "١٢", "-1", "0", "1e3", "1.5", str(2**63), "9" * 30, " 1", "0x10"]
+schemathesis.openapi.format(
+    "date",
+    st.one_of(st.dates().map(lambda d: d.isoformat()), st.sampled_from(EDGE_DATES)),
+)
 
 application = get_wsgi_application()
 
@@ -49,10 +69,31 @@ def _served_schema() -> Any:
     config = SchemathesisConfig.from_dict({"phases": {"coverage": {"enabled": False}}})
     loaded = schemathesis.openapi.from_dict(json.loads(json.dumps(raw, default=str)), config=config)
     loaded.app = application
+    loaded.raw_document = json.loads(json.dumps(raw, default=str))
     return loaded
 
 
 schema = _served_schema()
+
+
+def _edge_requests() -> list[tuple[str, str, str, str]]:
+    """(method, path template, parameter, value): every integer or date parameter (query or path)
+    of every operation, with each edge value."""
+    out = []
+    for path, item in schema.raw_document["paths"].items():
+        for method, operation in item.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            for param in operation.get("parameters", []):
+                kind = param.get("schema", {})
+                if kind.get("type") == "integer":
+                    values = EDGE_NUMBERS
+                elif kind.get("format") == "date":
+                    values = EDGE_DATES
+                else:
+                    continue
+                out += [(method, path, f"{param['in']}:{param['name']}", v) for v in values]
+    return out
 
 
 @pytest.fixture
@@ -105,3 +146,31 @@ def test_no_operation_answers_5xx_or_an_undocumented_status(case: Any, api_token
     if response.status_code >= 500:
         FUZZ_STATS["server_errors"] += 1
     case.validate_response(response, checks=[not_a_server_error, status_code_conformance])
+
+
+@pytest.mark.parametrize(("method", "path", "param", "value"), _edge_requests())
+def test_edge_numbers_and_dates_in_parameters_are_never_a_server_error(
+    api_token: dict[str, str], method: str, path: str, param: str, value: str
+) -> None:
+    from django.test import Client
+
+    where, name = param.split(":", 1)
+    url = path
+    for other in re.findall(r"{(\w+)}", path):
+        url = url.replace(
+            "{" + other + "}", quote(value, safe="") if (where, other) == ("path", name) else "1"
+        )
+    if url.startswith("/api/v1/intake/"):
+        url = "/api/v1/intake/fuzz-source/"
+    query = {name: value} if where == "query" else {}
+    if path.startswith("/api/v1/metrics/") and where == "query":
+        query = {"metric": "nps", "group_by": "month", **query}
+    reply = Client().generic(
+        method.upper(),
+        url + ("?" + urlencode(query) if query else ""),
+        headers={"Authorization": api_token["user"]},
+    )
+    FUZZ_STATS["examples"] += 1
+    if reply.status_code >= 500:
+        FUZZ_STATS["server_errors"] += 1
+    assert reply.status_code < 500, (method, url, query, reply.content[:300])
