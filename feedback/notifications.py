@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 WEBHOOK_TIMEOUT_SECONDS = 10
+
+
 def header_safe(text: str, *, limit: int = 255) -> str:
     """``text`` as one header-safe line: CR, LF and every other control or line-separator
     character become a space, runs of spaces one. A customer's name with a CR/LF in it used to
