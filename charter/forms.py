@@ -34,7 +34,7 @@ class OptionalPositionMixin:
 class CharterVersionForm(forms.ModelForm):
     class Meta:
         model = CharterVersion
-        fields = ["purpose", "scope", "change_note"]
+        fields = ["purpose", "scope", "decisions_policy", "change_note"]
 
 
 class CharterRoleForm(OptionalPositionMixin, forms.ModelForm):

@@ -53,12 +53,17 @@ def inbox_notify(
     body: str = "",
     dedupe_key: str = "",
     exclude: User | None = None,
+    coalesce: str = "",
+    coalesce_url: str = "",
 ) -> None:
     """Put one item in each person's inbox and e-mail it to those who want e-mail.
 
     ``dedupe_key``: when set, a person who already has an item with that key gets no second
     one (the same approval request announced twice). ``exclude``: the person who caused it
     (no one needs telling what they just did themselves). Inactive users are skipped.
+    ``coalesce``: a text with ``{n}`` ("{n} actions assigned to you"): a person who still has
+    an unread item of the same ``kind`` gets that item counted up and re-worded (and moved to
+    the top, linking to ``coalesce_url`` when given) instead of a second item and e-mail.
     """
     people = {u.pk: u for u in users if u is not None and u.is_active}
     if exclude is not None:
@@ -71,6 +76,23 @@ def inbox_notify(
         return
     text = header_safe(text, limit=300)
     now = timezone.now()
+    if coalesce and people:
+        open_items = (
+            InboxItem.objects.select_for_update()
+            .filter(user_id__in=people, kind=kind[:40], read_at__isnull=True)
+            .order_by("user_id", "-created_at")
+        )
+        for item in open_items:
+            if item.user_id not in people:
+                continue  # an older unread item of the same person: the newest one counts
+            people.pop(item.user_id)
+            item.count += 1
+            item.text = header_safe(coalesce.format(n=item.count), limit=300)
+            item.url = (coalesce_url or item.url)[:500]
+            item.created_at = now
+            item.save(update_fields=["count", "text", "url", "created_at"])
+        if not people:
+            return
     rows = [
         InboxItem(
             user=user,
@@ -131,6 +153,20 @@ def inbox_mark_read(*, user: User, item_ids: Iterable[int] | None = None) -> int
         qs = qs.filter(pk__in=list(item_ids))
     marked = qs.update(read_at=timezone.now())
     _recount(user)
+    return marked
+
+
+@transaction.atomic
+def inbox_resolve(*, dedupe_key: str) -> int:
+    """Mark everyone's items with ``dedupe_key`` read: the thing they announced is dealt with
+    (one executive approved the version the others were asked to approve)."""
+    if not dedupe_key:
+        return 0
+    qs = InboxItem.objects.filter(dedupe_key=dedupe_key, read_at__isnull=True)
+    user_ids = list(qs.values_list("user_id", flat=True))
+    marked = qs.update(read_at=timezone.now())
+    for user in User.objects.filter(pk__in=user_ids):
+        _recount(user)
     return marked
 
 

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django_fsm import FSMField, transition
@@ -160,6 +164,7 @@ class InboxItem(models.Model):
     url = models.CharField(max_length=500, blank=True)
     body = models.TextField(blank=True)
     dedupe_key = models.CharField(max_length=200, blank=True)
+    count = models.PositiveIntegerField(default=1, help_text="How many events this item stands for.")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     read_at = models.DateTimeField(null=True, blank=True)
     email_status = models.CharField(max_length=10, choices=EmailStatus.choices, blank=True, default="")
@@ -211,6 +216,10 @@ class VersionedDocument(models.Model):
     """
 
     CONTENT_FIELDS: tuple[str, ...] = ()
+    FROZEN_FIELDS: tuple[str, ...] = ()  # more fields that only a draft may change (besides content)
+    REQUIRED_TO_SUBMIT: tuple[str, ...] = ()  # content a draft may lack but a submitted version may not
+    LABEL = "Document"  # how people name it in the inbox: "Mission v3 awaits your approval"
+    URL_NAME = ""  # the version page, reversed with ``number``
 
     number = models.PositiveIntegerField(editable=False)
     state = FSMField(default=DocState.DRAFT, choices=DocState.choices, db_index=True)
@@ -241,6 +250,25 @@ class VersionedDocument(models.Model):
     def __str__(self) -> str:
         return f"{self._meta.verbose_name} v{self.number} ({self.get_state_display()})"
 
+    def get_absolute_url(self) -> str:
+        return reverse(self.URL_NAME, kwargs={"number": self.number}) if self.URL_NAME else ""
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Only a draft's text may change: what is in review is what the executive reads, and
+        what was published is what they approved. Any path (service, admin, shell) that tries
+        to rewrite a submitted or published version's content is refused here."""
+        if self.pk is not None and not self._state.adding:
+            frozen = (*self.CONTENT_FIELDS, *self.FROZEN_FIELDS)
+            stored = type(self).objects.filter(pk=self.pk).values("state", *frozen).first()
+            if stored is not None and stored["state"] != DocState.DRAFT:
+                changed = [name for name in frozen if stored[name] != getattr(self, name)]
+                if changed:
+                    raise ValidationError(
+                        {name: f"Version {self.number} is {stored['state'].replace('_', ' ')}; "
+                         "only a draft's content can change." for name in changed}
+                    )  # fmt: skip
+        super().save(*args, **kwargs)
+
     @transition(field=state, source=DocState.DRAFT, target=DocState.IN_REVIEW)
     def submit(self, *, by: User) -> None:
         self.submitted_by, self.submitted_at = by, timezone.now()
@@ -270,13 +298,33 @@ class VersionedDocument(models.Model):
 
 
 class CharterVersion(VersionedDocument):
-    """The CX Charter as approved: purpose and scope, plus a snapshot of roles, RACI, cadence
-    and priorities taken when the version is submitted (so the approved text never drifts)."""
+    """The CX Charter: purpose, scope and decisions policy, plus ``snapshot``: the roles, RACI,
+    cadence and ranked priorities as they stood in this version.
 
-    CONTENT_FIELDS = ("purpose", "scope")
+    The live tables (``CharterRole``, ``RaciAssignment``, ``GovernanceMeeting``, ``Priority``)
+    are the working copy of the open draft: every edit to them goes through
+    ``charter.services``, which opens a draft on the first edit and refreshes the draft's
+    snapshot. Submitting freezes the snapshot; the published version's snapshot is exactly
+    what the executive approved, and the charter page, its PDF and ``GET /api/v1/charter/``
+    render that snapshot, never the live tables (``save`` refuses to change a snapshot once
+    the version left draft).
+    """
 
-    purpose = models.TextField(help_text="Markdown allowed.")
+    CONTENT_FIELDS = ("purpose", "scope", "decisions_policy")
+    FROZEN_FIELDS = ("snapshot",)
+    REQUIRED_TO_SUBMIT = ("purpose",)
+    LABEL = "Charter"
+    URL_NAME = "charter:charter-version"
+
+    # Blank is allowed while drafting (a first edit of the lists opens a draft before anyone
+    # wrote a purpose); submitting requires it (``REQUIRED_TO_SUBMIT``).
+    purpose = models.TextField(blank=True, help_text="Markdown allowed.")
     scope = models.TextField(blank=True, help_text="Markdown allowed.")
+    decisions_policy = models.TextField(
+        "decisions policy",
+        blank=True,
+        help_text="How the governance decides: who decides what, quorum, how it is logged. Markdown allowed.",
+    )
     snapshot = models.JSONField(default=dict, blank=True, editable=False)
     history = HistoricalRecords()
 
@@ -287,17 +335,21 @@ class CharterVersion(VersionedDocument):
         snap = self.snapshot or {}
         sections = super().diff_sections()
         sections.append(("Roles", "\n".join(
-            f"{r['name']}: {r['responsibilities']} | {r['accountabilities']}" for r in snap.get("roles", [])
+            f"{r['name']}: {r.get('responsibilities', '')} | {r.get('accountabilities', '')}"
+            for r in snap.get("roles", [])
         )))  # fmt: skip
         sections.append(("RACI", "\n".join(
             f"{row['activity']}: " + ", ".join(f"{k}={v}" for k, v in row["cells"].items() if v)
             for row in snap.get("raci", [])
         )))  # fmt: skip
         sections.append(("Cadence", "\n".join(
-            f"{m['name']} ({m['frequency']}): {m['attendees']}" for m in snap.get("cadence", [])
+            f"{m['name']} ({m['frequency']}): {m.get('attendees', '')}"
+            + (f" — {m['purpose']}" if m.get("purpose") else "")
+            for m in snap.get("cadence", [])
         )))  # fmt: skip
         sections.append(("Priorities", "\n".join(
             f"{p['rank']}. {p['title']} [{p['department']}; {p['measure']}]"
+            + (f" — {p['description']}" if p.get("description") else "")
             for p in snap.get("priorities", [])
         )))  # fmt: skip
         return sections

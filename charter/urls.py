@@ -8,6 +8,7 @@ urlpatterns = [
     path("inbox/read/", inbox_views.inbox_read_view, name="inbox-read"),
     path("inbox/preference/", inbox_views.inbox_preference_view, name="inbox-preference"),
     path("charter/", views.charter_view, name="charter"),
+    path("charter/draft/", views.charter_draft_view, name="charter-draft"),
     path("charter/pdf/", views.charter_pdf_view, name="charter-pdf"),
     path("charter/history/", views.charter_history_view, name="charter-history"),
     *views.CHARTER.urls(),
