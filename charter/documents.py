@@ -246,6 +246,50 @@ def document_current_draft[D: VersionedDocument](*, model: type[D]) -> D | None:
 
 
 @dataclass(frozen=True)
+class PendingApproval:
+    label: str
+    number: int
+    url: str
+    submitted_by: str
+    submitted_at: Any
+    change_note: str
+
+    @property
+    def title(self) -> str:
+        return f"{self.label} v{self.number}"
+
+
+def document_approvals_pending(*, user: User) -> list[PendingApproval]:
+    """Every governance document version waiting in review, oldest first, in one query: what
+    an executive's home shows first. Empty for anyone who does not approve (no query)."""
+    if not (user.is_executive or user.is_superuser):
+        return []
+    from django.apps import apps
+    from django.db.models import CharField, F, Value
+
+    models = sorted(
+        (m for m in apps.get_models() if issubclass(m, VersionedDocument)), key=lambda m: m._meta.label
+    )
+    parts = [
+        m.objects.filter(state=DocState.IN_REVIEW)
+        .annotate(kind=Value(m._meta.label, output_field=CharField()), who=F("submitted_by__username"))
+        .values_list("kind", "number", "who", "submitted_at", "change_note")
+        .order_by()
+        for m in models
+    ]
+    if not parts:
+        return []
+    by_label = {m._meta.label: m for m in models}
+    rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    pending = []
+    for kind, number, who, submitted_at, note in sorted(rows, key=lambda r: (r[3] is None, r[3])):
+        model = by_label[kind]
+        url = model(number=number).get_absolute_url()
+        pending.append(PendingApproval(model.LABEL, number, url, who or "", submitted_at, note))
+    return pending
+
+
+@dataclass(frozen=True)
 class DiffLine:
     left: str
     right: str
