@@ -142,3 +142,31 @@ def test_charter_edit_shows_banner_and_diff_executive_approves_from_inbox_and_pa
     login(page, "leader")
     page.goto("/charter/")
     shot(page, "charter-mobile")
+
+
+def test_leaving_a_draft_with_unsaved_changes_warns_and_submit_keeps_the_edit(page: Page, leader) -> None:  # type: ignore[no-untyped-def]
+    from charter.documents import document_draft_create
+    from missions.models import MissionVersion
+
+    document_draft_create(model=MissionVersion, by=leader, fields={"statement": "We answer within a day."})
+    login(page, "leader")
+    page.goto("/mission/versions/1/")
+    statement = page.get_by_label("Statement")
+    statement.click()
+    page.keyboard.press("End")
+    page.keyboard.type(" And we call back within an hour.")
+    dialogs: list[str] = []
+
+    def dismiss(dialog) -> None:  # type: ignore[no-untyped-def]
+        dialogs.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
+    page.get_by_role("link", name="Dashboard").click()
+    expect(page).to_have_url(re.compile(r"/mission/versions/1/$"))  # stayed: the edit is still there
+    assert dialogs == ["beforeunload"]
+    expect(statement).to_have_value("We answer within a day. And we call back within an hour.")
+    page.locator("#submit-for-review").click()  # no warning: submitting saves the edit
+    expect(page.get_by_test_id("version-state")).to_have_text("In review")
+    expect(page.get_by_test_id("version-content")).to_contain_text("we call back within an hour")
+    assert dialogs == ["beforeunload"]

@@ -258,3 +258,12 @@ def test_executive_home_lists_pending_approvals_first(
     assert 'data-testid="pending-approvals"' in page
     assert page.index("Waiting for your approval") < page.index('id="h-metrics"')
     assert 'href="/charter/versions/2/"' in page
+
+
+def test_admin_shows_a_published_versions_content_read_only(published: CharterVersion) -> None:
+    admin = UserFactory(username="operator", is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(admin)
+    page = client.get(f"/admin/charter/charterversion/{published.pk}/change/").content.decode()
+    assert 'name="purpose"' not in page
+    assert "Make CX a discipline." in page
