@@ -149,3 +149,13 @@ def test_preference_can_be_turned_off(client, leader):
     assert User.objects.get(pk=leader.pk).inbox_email is False
     client.post("/inbox/preference/", {"inbox_email": "on"})
     assert User.objects.get(pk=leader.pk).inbox_email is True
+
+
+def test_inbox_page_query_count_does_not_grow_with_items(client, leader):
+    client.force_login(leader)
+    _notify([leader])
+    client.get("/inbox/")  # warm: the session's first save
+    few = count_queries(lambda: client.get("/inbox/"))
+    for n in range(30):
+        _notify([leader], text=f"Item {n}")
+    assert count_queries(lambda: client.get("/inbox/")) == few
