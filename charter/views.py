@@ -44,6 +44,7 @@ from .models import (
     CharterVersion,
     Decision,
     DepartmentGoal,
+    DocState,
     GovernanceActivity,
     GovernanceMeeting,
     JourneyStage,
@@ -99,10 +100,12 @@ def _form_page(
 def _charter_context(request: HttpRequest) -> dict[str, Any]:
     """The working copy (the draft's live lists), with the banner and diff against published."""
     status = CHARTER.status(request.user)
+    in_review = status["work"] is not None and status["work"].state == DocState.IN_REVIEW
     return {
         **status,
         "contents": selectors.charter_contents(),
-        "can_manage": request.user.is_cx_leader or request.user.is_superuser,
+        # while a version is in review its lists are what the executive reads: no edit controls
+        "can_manage": (request.user.is_cx_leader or request.user.is_superuser) and not in_review,
         "pending": _pending_changes(status["published"], status["work"]),
     }
 

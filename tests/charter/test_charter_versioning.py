@@ -267,3 +267,14 @@ def test_admin_shows_a_published_versions_content_read_only(published: CharterVe
     page = client.get(f"/admin/charter/charterversion/{published.pk}/change/").content.decode()
     assert 'name="purpose"' not in page
     assert "Make CX a discipline." in page
+
+
+def test_draft_page_offers_no_edit_controls_while_in_review(
+    published: CharterVersion, leader: User, leader_client: Client
+) -> None:
+    _api_edits(leader_client)
+    assert "Click a cell to change it" in leader_client.get("/charter/draft/").content.decode()
+    charter_submit(doc=CharterVersion.objects.get(state=DocState.DRAFT), by=leader)
+    page = leader_client.get("/charter/draft/").content.decode()
+    assert "Click a cell to change it" not in page
+    assert "waits for an executive" in page
