@@ -10,6 +10,7 @@ from .models import (
     DepartmentGoal,
     GovernanceActivity,
     GovernanceMeeting,
+    InboxItem,
     JourneyStage,
     MaturityAssessment,
     MaturityScore,
@@ -46,6 +47,13 @@ class CharterVersionAdmin(SimpleHistoryAdmin):
     list_filter = ("state",)
     readonly_fields = ("state", "snapshot")
 
+    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+        """Only a draft's content is editable; a submitted or published version is what was approved."""
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and not obj.is_draft:
+            fields += tuple(obj.CONTENT_FIELDS)
+        return fields
+
 
 @admin.register(Priority)
 class PriorityAdmin(SimpleHistoryAdmin):
@@ -66,3 +74,11 @@ for model in (
     MaturityScore,
 ):
     admin.site.register(model, SimpleHistoryAdmin)
+
+
+@admin.register(InboxItem)
+class InboxItemAdmin(admin.ModelAdmin):
+    list_display = ("user", "kind", "text", "created_at", "read_at", "email_status")
+    list_filter = ("kind", "email_status")
+    search_fields = ("text", "user__username")
+    raw_id_fields = ("user",)

@@ -43,7 +43,10 @@ from .serializers import (
 from .views import CHARTER
 
 
-@extend_schema(tags=["CX Charter"], summary="The charter: published version and its live lists")
+@extend_schema(
+    tags=["CX Charter"],
+    summary="The charter's working lists (the open draft); the approved charter is GET /api/v1/charter/",
+)
 class CharterView(generics.GenericAPIView):
     serializer_class = CharterContentsSerializer
     queryset = CharterVersion.objects.none()  # schema only; contents come from selectors
@@ -51,8 +54,18 @@ class CharterView(generics.GenericAPIView):
     def get(self, request: Request) -> Response:
         contents = selectors.charter_contents()
         published = documents.document_published(model=CharterVersion)
+        work = documents.document_current_draft(model=CharterVersion)
+        changed: list[str] = []
+        if work is not None:
+            changed = (
+                [s.label for s in documents.document_diff(old=published, new=work) if s.changed]
+                if published
+                else [label for label, _ in work.diff_sections()]
+            )
         data = {
             "published": version_serializer(CHARTER)(published).data if published else None,
+            "draft": {"number": work.number, "state": work.state} if work else None,
+            "unpublished_changes": changed,
             "roles": CharterRoleSerializer(contents.roles, many=True).data,
             "raci": RaciRowSerializer(contents.raci_rows, many=True).data,
             "cadence": GovernanceMeetingSerializer(contents.meetings, many=True).data,

@@ -119,16 +119,27 @@ class DocumentKind:
         form = None
         can_edit = (request.user.is_cx_leader or request.user.is_superuser) and doc.state == DocState.DRAFT
         if request.method == "POST":
+            # "Submit for review" is a button of the edit form: the text on the page is saved
+            # first and then submitted, so an edit is never dropped by submitting.
+            then_submit = request.POST.get("then") == "submit"
             form = self.form_class(request.POST, instance=doc)
             if form.is_valid():
                 try:
-                    documents.document_draft_update(doc=doc, by=request.user, fields=form.cleaned_data)
+                    if then_submit:
+                        doc = documents.document_draft_submit(
+                            doc=doc, by=request.user, fields=form.cleaned_data, prepare=self.submit_prepare
+                        )
+                    else:
+                        documents.document_draft_update(doc=doc, by=request.user, fields=form.cleaned_data)
                 except ValidationError as exc:
                     messages.error(request, " ".join(validation_messages(exc)))
-                    status = 409
+                    status = 409 if isinstance(exc, documents.TransitionError) else 400
                     doc = self.get(number)
                 else:
-                    messages.success(request, f"Draft version {doc.number} saved.")
+                    if then_submit:
+                        messages.success(request, f"Version {doc.number} saved and submitted for review.")
+                    else:
+                        messages.success(request, f"Draft version {doc.number} saved.")
                     return redirect(self.url("version", number=doc.number))
             else:
                 status = 400

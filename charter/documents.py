@@ -18,7 +18,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, QuerySet
 from django_fsm import can_proceed
 
+from .inbox import inbox_notify, inbox_resolve
 from .models import DocState, User, VersionedDocument
+from .roles import Role
 
 
 class TransitionError(ValidationError):
@@ -110,12 +112,29 @@ def document_submit[D: VersionedDocument](*, doc: D, by: User, prepare: Any = No
     doc = type(doc).objects.select_for_update().get(pk=doc.pk)
     if not can_proceed(doc.submit):
         raise _refuse(doc, "submit")
+    missing = {
+        name: f"Write the {doc._meta.get_field(name).verbose_name} before submitting."
+        for name in doc.REQUIRED_TO_SUBMIT
+        if not str(getattr(doc, name) or "").strip()
+    }
+    if missing:
+        raise ValidationError(missing)
     if prepare:
         prepare(doc)
     doc.submit(by=by)
     doc.full_clean()
     doc.save()
+    _announce_submit(doc, by)
     return doc
+
+
+@transaction.atomic
+def document_draft_submit[D: VersionedDocument](
+    *, doc: D, by: User, fields: dict[str, Any], prepare: Any = None
+) -> D:
+    """Save the edits on the page, then submit: what goes to review is what the author sees."""
+    doc = document_draft_update(doc=doc, by=by, fields=fields)
+    return document_submit(doc=doc, by=by, prepare=prepare)
 
 
 @transaction.atomic
@@ -129,8 +148,10 @@ def document_approve[D: VersionedDocument](*, doc: D, by: User) -> D:
     for current in model.objects.select_for_update().filter(state=DocState.PUBLISHED):
         current.supersede()
         current.save()
+    key = _review_key(doc)
     doc.approve(by=by)
     doc.save()
+    _announce_decision(doc, by, key, approved=True)
     return doc
 
 
@@ -142,8 +163,10 @@ def document_return[D: VersionedDocument](*, doc: D, by: User, comment: str) -> 
         raise _refuse(doc, "return")
     if not comment.strip():
         raise ValidationError({"comment": "Say what needs to change before returning a version."})
+    key = _review_key(doc)
     doc.return_to_draft(by=by, comment=comment.strip())
     doc.save()
+    _announce_decision(doc, by, key, approved=False)
     return doc
 
 
@@ -160,6 +183,52 @@ def document_transition[D: VersionedDocument](
     raise ValidationError({"action": f"Unknown action {action!r}; use submit, approve or return."})
 
 
+# --- telling people --------------------------------------------------------------------------
+
+
+def _review_key(doc: VersionedDocument) -> str:
+    """One key per submission: resubmitting after a return asks the executives again."""
+    stamp = int(doc.submitted_at.timestamp()) if doc.submitted_at else 0
+    return f"review:{doc._meta.label_lower}:{doc.pk}:{stamp}"
+
+
+def _approvers() -> QuerySet[User]:
+    return User.objects.filter(is_active=True, groups__name=Role.EXECUTIVE.label).distinct()
+
+
+def _authors(doc: VersionedDocument) -> list[User]:
+    return [u for u in (doc.submitted_by, doc.created_by) if u is not None]
+
+
+def _announce_submit(doc: VersionedDocument, by: User) -> None:
+    inbox_notify(
+        users=_approvers(),
+        kind="approval-requested",
+        text=f"{doc.LABEL} v{doc.number} awaits your approval",
+        body=f"{by} submitted it for review."
+        + (f" Change note: {doc.change_note}" if doc.change_note else ""),
+        url=doc.get_absolute_url(),
+        dedupe_key=_review_key(doc),
+        exclude=by,
+    )
+
+
+def _announce_decision(doc: VersionedDocument, by: User, key: str, *, approved: bool) -> None:
+    inbox_resolve(dedupe_key=key)  # the other executives' "awaits your approval" is dealt with
+    if approved:
+        text, body = f"{doc.LABEL} v{doc.number} was approved and published", f"Approved by {by}."
+    else:
+        text, body = f"{doc.LABEL} v{doc.number} returned with a comment", f"{by}: {doc.review_comment}"
+    inbox_notify(
+        users=_authors(doc),
+        kind="approved" if approved else "draft-returned",
+        text=text,
+        body=body,
+        url=doc.get_absolute_url(),
+        exclude=by,
+    )
+
+
 # --- reading ----------------------------------------------------------------------------------
 
 
@@ -174,6 +243,50 @@ def document_published[D: VersionedDocument](*, model: type[D]) -> D | None:
 def document_current_draft[D: VersionedDocument](*, model: type[D]) -> D | None:
     """The version being worked on (draft or in review), if any."""
     return document_versions(model=model).filter(state__in=[DocState.DRAFT, DocState.IN_REVIEW]).first()
+
+
+@dataclass(frozen=True)
+class PendingApproval:
+    label: str
+    number: int
+    url: str
+    submitted_by: str
+    submitted_at: Any
+    change_note: str
+
+    @property
+    def title(self) -> str:
+        return f"{self.label} v{self.number}"
+
+
+def document_approvals_pending(*, user: User) -> list[PendingApproval]:
+    """Every governance document version waiting in review, oldest first, in one query: what
+    an executive's home shows first. Empty for anyone who does not approve (no query)."""
+    if not (user.is_executive or user.is_superuser):
+        return []
+    from django.apps import apps
+    from django.db.models import CharField, F, Value
+
+    models = sorted(
+        (m for m in apps.get_models() if issubclass(m, VersionedDocument)), key=lambda m: m._meta.label
+    )
+    parts = [
+        m.objects.filter(state=DocState.IN_REVIEW)
+        .annotate(kind=Value(m._meta.label, output_field=CharField()), who=F("submitted_by__username"))
+        .values_list("kind", "number", "who", "submitted_at", "change_note")
+        .order_by()
+        for m in models
+    ]
+    if not parts:
+        return []
+    by_label = {m._meta.label: m for m in models}
+    rows = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    pending = []
+    for kind, number, who, submitted_at, note in sorted(rows, key=lambda r: (r[3] is None, r[3])):
+        model = by_label[kind]
+        url = model(number=number).get_absolute_url()
+        pending.append(PendingApproval(model.LABEL, number, url, who or "", submitted_at, note))
+    return pending
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from .models import (
@@ -34,7 +36,12 @@ class OptionalPositionMixin:
 class CharterVersionForm(forms.ModelForm):
     class Meta:
         model = CharterVersion
-        fields = ["purpose", "scope", "change_note"]
+        fields = ["purpose", "scope", "decisions_policy", "change_note"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # the model lets a draft opened by a list edit start without one; a person writes it
+        self.fields["purpose"].required = True
 
 
 class CharterRoleForm(OptionalPositionMixin, forms.ModelForm):

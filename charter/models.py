@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django_fsm import FSMField, transition
@@ -19,6 +23,12 @@ class User(AbstractUser):
     slack_webhook_url = models.URLField(blank=True, help_text="Incoming-webhook URL for personal alerts.")
     notify_by_email = models.BooleanField(default=True)
     daily_digest = models.BooleanField(default=False, help_text="One e-mail a day instead of one per event.")
+    inbox_email = models.BooleanField(
+        "e-mail my inbox", default=True, help_text="Also send an e-mail for each item that lands in my inbox."
+    )
+    # Kept by ``charter.inbox`` (increment on notify, recount on read): the bell on every page
+    # reads it from the user row the request loaded anyway, so no page pays a query for it.
+    inbox_unread = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["first_name", "last_name", "username"]
@@ -131,6 +141,61 @@ class Touchpoint(models.Model):
         return self.name
 
 
+# --- Inbox ------------------------------------------------------------------------------------
+
+
+class InboxItem(models.Model):
+    """Something waiting for one person ("Mission v3 awaits your approval"), shown under the bell.
+
+    The row is also the outbox of its e-mail: ``email_status`` is empty when the person does
+    not want (or cannot get) e-mail, ``pending`` until sent, then ``sent`` or ``failed`` with
+    the reason; the beat retries pending and failed rows (see ``charter.inbox``).
+    """
+
+    class EmailStatus(models.TextChoices):
+        NONE = "", "Not e-mailed"
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="inbox_items")
+    kind = models.CharField(max_length=40, help_text="What happened: approval-requested, draft-returned, ...")
+    text = models.CharField(max_length=300)
+    url = models.CharField(max_length=500, blank=True)
+    body = models.TextField(blank=True)
+    dedupe_key = models.CharField(max_length=200, blank=True)
+    count = models.PositiveIntegerField(default=1, help_text="How many events this item stands for.")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    email_status = models.CharField(max_length=10, choices=EmailStatus.choices, blank=True, default="")
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_error = models.CharField(max_length=300, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "read_at"], name="inbox_user_read"),
+            models.Index(
+                fields=["email_status"],
+                name="inbox_email_due",
+                condition=models.Q(email_status__in=["pending", "failed"]),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "dedupe_key"], condition=~models.Q(dedupe_key=""), name="inbox_unique_dedupe"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.text}"
+
+    @property
+    def is_unread(self) -> bool:
+        return self.read_at is None
+
+
 # --- Versioned governance documents ------------------------------------------------------
 
 
@@ -151,6 +216,10 @@ class VersionedDocument(models.Model):
     """
 
     CONTENT_FIELDS: tuple[str, ...] = ()
+    FROZEN_FIELDS: tuple[str, ...] = ()  # more fields that only a draft may change (besides content)
+    REQUIRED_TO_SUBMIT: tuple[str, ...] = ()  # content a draft may lack but a submitted version may not
+    LABEL = "Document"  # how people name it in the inbox: "Mission v3 awaits your approval"
+    URL_NAME = ""  # the version page, reversed with ``number``
 
     number = models.PositiveIntegerField(editable=False)
     state = FSMField(default=DocState.DRAFT, choices=DocState.choices, db_index=True)
@@ -181,6 +250,25 @@ class VersionedDocument(models.Model):
     def __str__(self) -> str:
         return f"{self._meta.verbose_name} v{self.number} ({self.get_state_display()})"
 
+    def get_absolute_url(self) -> str:
+        return reverse(self.URL_NAME, kwargs={"number": self.number}) if self.URL_NAME else ""
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Only a draft's text may change: what is in review is what the executive reads, and
+        what was published is what they approved. Any path (service, admin, shell) that tries
+        to rewrite a submitted or published version's content is refused here."""
+        if self.pk is not None and not self._state.adding:
+            frozen = (*self.CONTENT_FIELDS, *self.FROZEN_FIELDS)
+            stored = type(self).objects.filter(pk=self.pk).values("state", *frozen).first()
+            if stored is not None and stored["state"] != DocState.DRAFT:
+                changed = [name for name in frozen if stored[name] != getattr(self, name)]
+                if changed:
+                    raise ValidationError(
+                        {name: f"Version {self.number} is {stored['state'].replace('_', ' ')}; "
+                         "only a draft's content can change." for name in changed}
+                    )  # fmt: skip
+        super().save(*args, **kwargs)
+
     @transition(field=state, source=DocState.DRAFT, target=DocState.IN_REVIEW)
     def submit(self, *, by: User) -> None:
         self.submitted_by, self.submitted_at = by, timezone.now()
@@ -210,13 +298,33 @@ class VersionedDocument(models.Model):
 
 
 class CharterVersion(VersionedDocument):
-    """The CX Charter as approved: purpose and scope, plus a snapshot of roles, RACI, cadence
-    and priorities taken when the version is submitted (so the approved text never drifts)."""
+    """The CX Charter: purpose, scope and decisions policy, plus ``snapshot``: the roles, RACI,
+    cadence and ranked priorities as they stood in this version.
 
-    CONTENT_FIELDS = ("purpose", "scope")
+    The live tables (``CharterRole``, ``RaciAssignment``, ``GovernanceMeeting``, ``Priority``)
+    are the working copy of the open draft: every edit to them goes through
+    ``charter.services``, which opens a draft on the first edit and refreshes the draft's
+    snapshot. Submitting freezes the snapshot; the published version's snapshot is exactly
+    what the executive approved, and the charter page, its PDF and ``GET /api/v1/charter/``
+    render that snapshot, never the live tables (``save`` refuses to change a snapshot once
+    the version left draft).
+    """
 
-    purpose = models.TextField(help_text="Markdown allowed.")
+    CONTENT_FIELDS = ("purpose", "scope", "decisions_policy")
+    FROZEN_FIELDS = ("snapshot",)
+    REQUIRED_TO_SUBMIT = ("purpose",)
+    LABEL = "Charter"
+    URL_NAME = "charter:charter-version"
+
+    # Blank is allowed while drafting (a first edit of the lists opens a draft before anyone
+    # wrote a purpose); submitting requires it (``REQUIRED_TO_SUBMIT``).
+    purpose = models.TextField(blank=True, help_text="Markdown allowed.")
     scope = models.TextField(blank=True, help_text="Markdown allowed.")
+    decisions_policy = models.TextField(
+        "decisions policy",
+        blank=True,
+        help_text="How the governance decides: who decides what, quorum, how it is logged. Markdown allowed.",
+    )
     snapshot = models.JSONField(default=dict, blank=True, editable=False)
     history = HistoricalRecords()
 
@@ -227,17 +335,21 @@ class CharterVersion(VersionedDocument):
         snap = self.snapshot or {}
         sections = super().diff_sections()
         sections.append(("Roles", "\n".join(
-            f"{r['name']}: {r['responsibilities']} | {r['accountabilities']}" for r in snap.get("roles", [])
+            f"{r['name']}: {r.get('responsibilities', '')} | {r.get('accountabilities', '')}"
+            for r in snap.get("roles", [])
         )))  # fmt: skip
         sections.append(("RACI", "\n".join(
             f"{row['activity']}: " + ", ".join(f"{k}={v}" for k, v in row["cells"].items() if v)
             for row in snap.get("raci", [])
         )))  # fmt: skip
         sections.append(("Cadence", "\n".join(
-            f"{m['name']} ({m['frequency']}): {m['attendees']}" for m in snap.get("cadence", [])
+            f"{m['name']} ({m['frequency']}): {m.get('attendees', '')}"
+            + (f" — {m['purpose']}" if m.get("purpose") else "")
+            for m in snap.get("cadence", [])
         )))  # fmt: skip
         sections.append(("Priorities", "\n".join(
             f"{p['rank']}. {p['title']} [{p['department']}; {p['measure']}]"
+            + (f" — {p['description']}" if p.get("description") else "")
             for p in snap.get("priorities", [])
         )))  # fmt: skip
         return sections

@@ -246,3 +246,29 @@ def _audit_label(record: Any) -> str:
     if hasattr(record, "value"):
         return f"activity {record.activity_id} × role {record.role_id} = {record.value}"
     return f"#{record.id}"
+
+
+# --- the charter as a version records it ---------------------------------------------------------
+
+
+@dataclass
+class SnapshotCharter:
+    """Roles, RACI, cadence and priorities as a version's snapshot records them (plain data)."""
+
+    roles: list[dict[str, Any]]
+    raci_rows: list[tuple[str, list[str]]]  # (activity, value per role, in ``roles`` order)
+    meetings: list[dict[str, Any]]
+    priorities: list[dict[str, Any]]
+
+
+def charter_snapshot_contents(snapshot: dict[str, Any] | None) -> SnapshotCharter:
+    snap = snapshot or {}
+    roles = list(snap.get("roles", []))
+    names = [r["name"] for r in roles]
+    rows = [(row["activity"], [row["cells"].get(name, "") for name in names]) for row in snap.get("raci", [])]
+    return SnapshotCharter(
+        roles=roles,
+        raci_rows=rows,
+        meetings=list(snap.get("cadence", [])),
+        priorities=list(snap.get("priorities", [])),
+    )

@@ -31,7 +31,10 @@ class GovernanceMeetingSerializer(serializers.ModelSerializer):
 class DecisionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Decision
-        fields = ["id", "title", "decided_on", "rationale", "priority"]
+        fields = ["id", "title", "decided_on", "rationale", "priority", "recorded_by", "created_at"]
+        read_only_fields = ["recorded_by", "created_at"]
+
+    recorded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
 
 class PrioritySerializer(serializers.ModelSerializer):
@@ -72,6 +75,10 @@ class RaciCellSerializer(serializers.Serializer):
 
 class CharterContentsSerializer(serializers.Serializer):
     published = serializers.JSONField(allow_null=True)
+    draft = serializers.JSONField(
+        allow_null=True, help_text="The open version these lists belong to, if any."
+    )
+    unpublished_changes = serializers.ListField(child=serializers.CharField())
     roles = CharterRoleSerializer(many=True)
     raci = RaciRowSerializer(many=True, source="raci_rows")
     cadence = GovernanceMeetingSerializer(many=True, source="meetings")

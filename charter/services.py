@@ -15,14 +15,16 @@ from django.db import transaction
 from django.db.models import Max, Model
 from django.http import Http404
 
-from .documents import document_draft_create, document_submit
+from .documents import TransitionError, document_draft_create, document_submit
 from .models import (
     CharterRole,
     CharterVersion,
     Decision,
     Department,
     DepartmentGoal,
+    DocState,
     GovernanceActivity,
+    GovernanceMeeting,
     MaturityAssessment,
     MaturityScore,
     MaturityStatement,
@@ -43,21 +45,78 @@ def require_steering(user: User) -> None:
         raise PermissionDenied("Only the steering committee (CX leaders, executives) scores maturity.")
 
 
+# The live rows that are the working copy of the charter draft (see ``CharterVersion``).
+CHARTER_CONTENT_MODELS: tuple[type[Model], ...] = (
+    CharterRole,
+    GovernanceActivity,
+    GovernanceMeeting,
+    Priority,
+)
+
+
+def charter_edit_begin(*, by: User) -> CharterVersion:
+    """The draft an edit of the charter's lists goes to: the open draft, or a new one.
+
+    While a version is in review its snapshot is what the executive is reading; changing the
+    lists under it would make the approval cover something else, so edits wait (409) until
+    it is approved or returned."""
+    work = (
+        CharterVersion.objects.select_for_update()
+        .filter(state__in=[DocState.DRAFT, DocState.IN_REVIEW])
+        .order_by("-number")
+        .first()
+    )
+    if work is not None and work.state == DocState.IN_REVIEW:
+        raise TransitionError(
+            {"state": f"Charter version {work.number} is in review; edits can be made once an executive "
+             "approves or returns it."},
+            code="invalid_transition",
+        )  # fmt: skip
+    return work if work is not None else charter_draft_create(by=by)
+
+
+def charter_edit_end(*, draft: CharterVersion) -> CharterVersion:
+    """The draft's snapshot follows its working copy after every edit."""
+    draft.snapshot = charter_snapshot()
+    draft.save(update_fields=["snapshot", "updated_at"])
+    return draft
+
+
+def _decision_refuse(instance: Model, verb: str) -> None:
+    if isinstance(instance, Decision) and instance.pk is not None:
+        raise ValidationError(
+            {"__all__": f"Decisions are records: an entry cannot be {verb}. Record a new decision that "
+             "corrects or reverses it."}
+        )  # fmt: skip
+
+
 @transaction.atomic
 def governance_record_save[M: Model](*, instance: M, by: User) -> M:
-    """Save a charter row (role, activity, meeting, decision, stage, touchpoint) a CX leader edited."""
+    """Save a charter row (role, activity, meeting, decision, stage, touchpoint) a CX leader edited.
+
+    Roles, activities and meetings are charter content: the edit goes to the charter draft.
+    Decisions are append-only records with who and when: a new one is saved, an existing one
+    is never rewritten."""
     require_governance(by)
-    if isinstance(instance, Decision) and instance.recorded_by_id is None:
+    if isinstance(instance, Decision):
+        _decision_refuse(instance, "edited")
         instance.recorded_by = by
+    draft = charter_edit_begin(by=by) if isinstance(instance, CHARTER_CONTENT_MODELS) else None
     instance.full_clean()
     instance.save()
+    if draft is not None:
+        charter_edit_end(draft=draft)
     return instance
 
 
 @transaction.atomic
 def governance_record_delete(*, instance: Model, by: User) -> None:
     require_governance(by)
+    _decision_refuse(instance, "deleted")
+    draft = charter_edit_begin(by=by) if isinstance(instance, CHARTER_CONTENT_MODELS) else None
     instance.delete()
+    if draft is not None:
+        charter_edit_end(draft=draft)
 
 
 # --- RACI -------------------------------------------------------------------------------------
@@ -67,11 +126,18 @@ def governance_record_delete(*, instance: Model, by: User) -> None:
 def raci_cell_set(
     *, activity: GovernanceActivity, role: CharterRole, value: str, by: User
 ) -> RaciAssignment | None:
-    """Set one cell; an empty value removes the role from the activity."""
+    """Set one cell (in the charter draft); an empty value removes the role from the activity."""
     require_governance(by)
     value = (value or "").strip().upper()
     if value and value not in Raci.values:
         raise ValidationError({"value": f"Choose one of R, A, C, I or blank (got {value[:5]!r})."})
+    draft = charter_edit_begin(by=by)
+    cell = _raci_cell_write(activity=activity, role=role, value=value)
+    charter_edit_end(draft=draft)
+    return cell
+
+
+def _raci_cell_write(*, activity: GovernanceActivity, role: CharterRole, value: str) -> RaciAssignment | None:
     if not value:
         RaciAssignment.objects.filter(activity=activity, role=role).delete()
         return None
@@ -104,12 +170,14 @@ def raci_next(value: str) -> str:
 
 @transaction.atomic
 def priority_save(*, priority: Priority, by: User) -> Priority:
-    """New priorities go to the bottom of the ranking."""
+    """New priorities go to the bottom of the ranking (of the charter draft)."""
     require_governance(by)
+    draft = charter_edit_begin(by=by)
     if priority.pk is None:
         priority.rank = (Priority.objects.aggregate(r=Max("rank"))["r"] or 0) + 1
     priority.full_clean()
     priority.save()
+    charter_edit_end(draft=draft)
     return priority
 
 
@@ -126,6 +194,7 @@ def priority_move(*, priority: Priority, direction: str, by: User) -> list[Prior
     require_governance(by)
     if direction not in ("up", "down", "top", "bottom"):
         raise ValidationError({"direction": "Use up, down, top or bottom."})
+    draft = charter_edit_begin(by=by)
     ordered = list(Priority.objects.select_for_update().order_by("rank", "id"))
     index = next((i for i, p in enumerate(ordered) if p.pk == priority.pk), None)
     if index is None:
@@ -134,6 +203,7 @@ def priority_move(*, priority: Priority, direction: str, by: User) -> list[Prior
     target = {"up": max(index - 1, 0), "down": min(index + 1, len(ordered)), "top": 0, "bottom": len(ordered)}
     ordered.insert(target[direction], item)
     _renumber(ordered)
+    charter_edit_end(draft=draft)
     return ordered
 
 
@@ -144,8 +214,10 @@ def priority_reorder(*, order: list[int], by: User) -> list[Priority]:
     ordered = {p.pk: p for p in Priority.objects.select_for_update()}
     if len(order) != len(set(order)) or set(order) != set(ordered):
         raise ValidationError({"order": "List every priority id exactly once."})
+    draft = charter_edit_begin(by=by)
     result = [ordered[pk] for pk in order]
     _renumber(result)
+    charter_edit_end(draft=draft)
     return result
 
 
@@ -153,7 +225,8 @@ def priority_reorder(*, order: list[int], by: User) -> list[Priority]:
 
 
 def charter_snapshot() -> dict[str, Any]:
-    """What the approved charter says about roles, RACI, cadence and priorities right now."""
+    """The charter's working lists (roles, RACI, cadence, ranked priorities) as plain data: what
+    a version records, and what its page, PDF and API show once published."""
     from .selectors import charter_contents
 
     c = charter_contents()
@@ -170,7 +243,12 @@ def charter_snapshot() -> dict[str, Any]:
             for row in c.raci_rows
         ],
         "cadence": [
-            {"name": m.name, "frequency": m.get_frequency_display(), "attendees": m.attendees}
+            {
+                "name": m.name,
+                "frequency": m.get_frequency_display(),
+                "attendees": m.attendees,
+                "purpose": m.purpose,
+            }
             for m in c.meetings
         ],
         "priorities": [
@@ -179,6 +257,7 @@ def charter_snapshot() -> dict[str, Any]:
                 "title": p.title,
                 "department": p.department.name,
                 "measure": p.success_measure.name,
+                "description": p.description,
             }
             for p in c.priorities
         ],

@@ -45,6 +45,7 @@ from .models import (
     CharterVersion,
     Decision,
     DepartmentGoal,
+    DocState,
     GovernanceActivity,
     GovernanceMeeting,
     JourneyStage,
@@ -98,16 +99,47 @@ def _form_page(
 
 
 def _charter_context(request: HttpRequest) -> dict[str, Any]:
+    """The working copy (the draft's live lists), with the banner and diff against published."""
+    status = CHARTER.status(request.user)
+    in_review = status["work"] is not None and status["work"].state == DocState.IN_REVIEW
     return {
-        **CHARTER.status(request.user),
+        **status,
         "contents": selectors.charter_contents(),
-        "can_manage": request.user.is_cx_leader or request.user.is_superuser,
+        # while a version is in review its lists are what the executive reads: no edit controls
+        "can_manage": (request.user.is_cx_leader or request.user.is_superuser) and not in_review,
+        "pending": _pending_changes(status["published"], status["work"]),
     }
+
+
+def _pending_changes(published: CharterVersion | None, work: CharterVersion | None) -> dict[str, Any] | None:
+    """What the open draft changes against the published version (None: no open version)."""
+    if work is None:
+        return None
+    if published is None:
+        return {"work": work, "sections": [], "changed": ["everything (nothing is published yet)"]}
+    sections = documents.document_diff(old=published, new=work)
+    return {"work": work, "sections": sections, "changed": [s.label for s in sections if s.changed]}
 
 
 @login_required
 def charter_view(request: HttpRequest) -> HttpResponse:
-    return render(request, "charter/charter.html", _charter_context(request))
+    """The charter as approved: the published version and its snapshot, never the live lists."""
+    status = CHARTER.status(request.user)
+    published = status["published"]
+    ctx = {
+        **status,
+        "snap": selectors.charter_snapshot_contents(published.snapshot if published else None),
+        "decisions": selectors.decision_list(),
+        "pending": _pending_changes(published, status["work"]),
+        "can_manage": request.user.is_cx_leader or request.user.is_superuser,
+    }
+    return render(request, "charter/charter.html", ctx)
+
+
+@login_required
+def charter_draft_view(request: HttpRequest) -> HttpResponse:
+    """The working copy a CX leader edits: every change lands in the open draft."""
+    return render(request, "charter/charter_draft.html", _charter_context(request))
 
 
 @login_required
@@ -118,10 +150,12 @@ def charter_history_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def charter_pdf_view(request: HttpRequest) -> HttpResponse:
-    """The one-page charter to hand to a new department leader (published version + live lists)."""
+    """The one-page charter to hand to a new department leader: the published version only."""
+    published = documents.document_published(model=CharterVersion)
     ctx = {
-        "published": documents.document_published(model=CharterVersion),
-        "contents": selectors.charter_contents(),
+        "published": published,
+        "snap": selectors.charter_snapshot_contents(published.snapshot if published else None),
+        "decisions": selectors.decision_list()[:4],
         "generated_at": timezone.now(),
     }
     html = render_to_string("charter/charter_pdf.html", ctx, request=request)
@@ -143,7 +177,7 @@ def _raci_cell(
     # After a refused value (a second A), the next click moves past it instead of repeating it.
     next_value = services.raci_next(refused.strip().upper() if error else value)
     ctx = {"activity": activity, "role": role, "value": value, "next_value": next_value, "error": error}
-    return render(request, "charter/charter.html#raci-cell", ctx)
+    return render(request, "charter/charter_draft.html#raci-cell", ctx)
 
 
 @login_required
@@ -164,18 +198,18 @@ def raci_cell_view(request: HttpRequest, activity_pk: int, role_pk: int) -> Http
         if request.htmx:  # htmx swaps only 2xx: show the message inside the cell
             return _raci_cell(request, activity, role, current or "", error=error, refused=value)
         messages.error(request, error)
-        return render(request, "charter/charter.html", _charter_context(request), status=400)
+        return render(request, "charter/charter_draft.html", _charter_context(request), status=400)
     if request.htmx:
         return _raci_cell(request, activity, role, value.strip().upper())
     messages.success(request, f"{activity} × {role}: {value or 'cleared'}.")
-    return redirect(reverse("charter:charter") + "#raci")
+    return redirect(reverse("charter:charter-draft") + "#raci")
 
 
 def _priority_list_response(request: HttpRequest, *, moved: Priority | None = None) -> HttpResponse:
     if request.htmx:
         ctx = {"contents": selectors.charter_contents(), "can_manage": True, "moved": moved}
-        return render(request, "charter/charter.html#priority-list", ctx)
-    return redirect(reverse("charter:charter") + "#priorities")
+        return render(request, "charter/charter_draft.html#priority-list", ctx)
+    return redirect(reverse("charter:charter-draft") + "#priorities")
 
 
 @login_required
@@ -188,7 +222,7 @@ def priority_move_view(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except ValidationError as exc:
         messages.error(request, " ".join(validation_messages(exc)))
-        return render(request, "charter/charter.html", _charter_context(request), status=400)
+        return render(request, "charter/charter_draft.html", _charter_context(request), status=400)
     return _priority_list_response(request, moved=priority)
 
 
@@ -200,7 +234,7 @@ def priority_reorder_view(request: HttpRequest) -> HttpResponse:
         services.priority_reorder(order=order, by=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(validation_messages(exc)))
-        return render(request, "charter/charter.html", _charter_context(request), status=400)
+        return render(request, "charter/charter_draft.html", _charter_context(request), status=400)
     return _priority_list_response(request)
 
 
@@ -223,7 +257,7 @@ def _governance_form_view(
             request,
             form=form,
             title=f"{'Edit' if instance else 'New'} {label}",
-            back_url=reverse("charter:charter") + f"#{anchor}",
+            back_url=reverse("charter:charter-draft") + f"#{anchor}",
             save=lambda f: saver(f.save(commit=False), request.user),
             done=f"{label.capitalize()} “{{obj}}” saved.",
             delete_url=reverse(f"charter:{anchor}-delete", kwargs={"pk": pk}) if pk else None,
@@ -238,10 +272,13 @@ def _governance_form_view(
         except Exception as exc:  # ProtectedError: still linked from elsewhere
             if isinstance(exc, PermissionDenied):
                 raise
+            if isinstance(exc, ValidationError):  # a decision (a record) or a charter in review
+                messages.error(request, " ".join(validation_messages(exc)))
+                return redirect(reverse("charter:charter-draft") + f"#{anchor}")
             messages.error(request, f"“{instance}” is still in use and cannot be deleted.")
-            return redirect(reverse("charter:charter") + f"#{anchor}")
+            return redirect(reverse("charter:charter-draft") + f"#{anchor}")
         messages.success(request, f"{label.capitalize()} “{instance}” deleted.")
-        return redirect(reverse("charter:charter") + f"#{anchor}")
+        return redirect(reverse("charter:charter-draft") + f"#{anchor}")
 
     return edit, delete
 

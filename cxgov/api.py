@@ -12,6 +12,13 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Turn model validation errors raised by services into 400s with field-level messages."""
+    from charter.documents import TransitionError
+
+    if isinstance(exc, TransitionError):
+        # not possible from the current state (e.g. editing a charter that is in review)
+        return Response(
+            exc.message_dict if hasattr(exc, "error_dict") else {"state": exc.messages}, status=409
+        )
     if isinstance(exc, DjangoValidationError):
         detail: Any = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail=detail)

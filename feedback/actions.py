@@ -28,6 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from charter.inbox import inbox_notify
 from charter.models import User
 from missions.models import SuccessMeasure
 
@@ -125,6 +126,15 @@ def action_item_assign(
     action.owner = owner
     if action.status == S.NEW:
         action.status = S.ASSIGNED
+    inbox_notify(
+        users=[owner],
+        kind="actions-assigned",
+        text=f"Action assigned to you: {action.title}",
+        url=reverse("feedback:action-detail", kwargs={"pk": action.pk}),
+        exclude=by,
+        coalesce="{n} actions assigned to you",
+        coalesce_url=reverse("feedback:my-actions"),
+    )
     return _save(action, by=by, reason=f"Assigned to {owner}")
 
 

@@ -12,6 +12,13 @@ class DocumentVersionAdmin(SimpleHistoryAdmin):
     list_filter = ("state",)
     readonly_fields = ("state",)
 
+    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+        """Only a draft's content is editable; a submitted or published version is what was approved."""
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and not obj.is_draft:
+            fields += tuple(obj.CONTENT_FIELDS)
+        return fields
+
 
 @admin.register(models.SuccessMeasure)
 class SuccessMeasureAdmin(SimpleHistoryAdmin):

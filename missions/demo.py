@@ -260,6 +260,8 @@ def seed() -> dict[str, int]:
                 "purpose": "Make customer experience a managed business discipline: a clear promise, "
                 "measures tied to business results, owners for every insight, and loops closed.",
                 "scope": "All customer-facing departments and every feedback program of the company.",
+                "decisions_policy": "The steering committee decides by majority at its monthly meeting; "
+                "the executive sponsor breaks ties. Every decision is logged with who recorded it and when.",
             },
             create=charter_draft_create,
             submit=charter_submit,

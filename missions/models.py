@@ -207,6 +207,8 @@ class MissionVersion(VersionedDocument):
     """A version of the CX Mission Statement: who we promise to be for our customers."""
 
     CONTENT_FIELDS = ("statement", "narrative")
+    LABEL = "Mission"
+    URL_NAME = "missions:mission-version"
 
     statement = models.TextField(help_text="The promise, in one or two sentences.")
     narrative = models.TextField(blank=True, help_text="Why, and what it means day to day. Markdown allowed.")
@@ -227,6 +229,8 @@ class SuccessStatementVersion(VersionedDocument):
     """
 
     CONTENT_FIELDS = ("narrative",)
+    LABEL = "Success statement"
+    URL_NAME = "missions:success-version"
 
     narrative = models.TextField(help_text="Markdown allowed.")
     history = HistoricalRecords()

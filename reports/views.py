@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from charter.documents import document_approvals_pending
 from charter.selectors import department_list
 from cxgov.exports import csv_response
 
@@ -43,7 +44,11 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     template = "reports/dashboard.html"
     if request.htmx:
         template += "#dashboard-body"
-    return render(request, template, {**data, "days": days, "periods": PERIODS, "minimums": MINIMUMS})
+        return render(request, template, {**data, "days": days, "periods": PERIODS, "minimums": MINIMUMS})
+    # an executive's home starts with what waits for their approval
+    pending = document_approvals_pending(user=request.user)
+    context = {**data, "days": days, "periods": PERIODS, "minimums": MINIMUMS, "pending_approvals": pending}
+    return render(request, template, context)
 
 
 EXPORTS = (

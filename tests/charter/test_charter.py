@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from pypdf import PdfReader
 
-from charter.documents import document_approve
+from charter.documents import document_approve, document_draft_update
 from charter.models import CharterVersion, Decision, Priority, RaciAssignment, User
 from charter.services import (
     charter_draft_create,
@@ -221,7 +221,10 @@ def test_charter_version_snapshots_roles_raci_and_priorities_when_submitted(
     activity = GovernanceActivityFactory(name="Approve the mission")
     raci_cell_set(activity=activity, role=role, value="A", by=leader)
     PriorityFactory(title="Call detractors back")
-    doc = charter_draft_create(by=leader, fields={"purpose": "Make CX a discipline."})
+    # the RACI edit opened the draft; the text is written into it
+    doc = document_draft_update(
+        doc=CharterVersion.objects.get(state="draft"), by=leader, fields={"purpose": "Make CX a discipline."}
+    )
     PriorityFactory(title="Added before submit")
     doc = charter_submit(doc=doc, by=leader)
     document_approve(doc=doc, by=executive)
@@ -248,7 +251,11 @@ def test_charter_pdf_text_reads_back(leader: User, executive: User, owner_client
     activity = GovernanceActivityFactory(name="Validate money figures")
     raci_cell_set(activity=activity, role=role, value="A", by=leader)
     PriorityFactory(title="Call every detractor back")
-    doc = charter_draft_create(by=leader, fields={"purpose": "Make **customer experience** a discipline."})
+    doc = document_draft_update(
+        doc=CharterVersion.objects.get(state="draft"),
+        by=leader,
+        fields={"purpose": "Make **customer experience** a discipline."},
+    )
     document_approve(doc=charter_submit(doc=doc, by=leader), by=executive)
     response = owner_client.get(reverse("charter:charter-pdf"))
     assert response["Content-Type"] == "application/pdf"

@@ -124,6 +124,10 @@ MATRIX: list[Row] = [
     # --- charter -------------------------------------------------------------------------------
     Row("charter:charter", "GET", "200 200 200 200 200 302 302"),
     Row("charter:charter-pdf", "GET", "200 200 200 200 200 302 302"),
+    Row("charter:charter-draft", "GET", "200 200 200 200 200 302 302"),
+    Row("charter:inbox", "GET", "200 200 200 200 200 302 302"),
+    Row("charter:inbox-read", "POST", "302 302 302 302 302 302 302"),
+    Row("charter:inbox-preference", "POST", "302 302 302 302 302 302 302"),
     Row("charter:charter-versions", "GET", "200 200 200 200 200 302 302"),
     Row("charter:charter-new", "GET", "200 403 403 403 403 302 302"),
     Row("charter:charter-new", "POST", "400 403 403 403 403 302 302"),

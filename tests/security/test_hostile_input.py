@@ -371,9 +371,21 @@ def _pdf_text(content: bytes) -> str:
 
 
 def test_xss_in_the_charter_reaches_the_pdf_as_plain_text(world: World) -> None:
-    from charter.models import Priority
+    from charter.documents import document_approve, document_draft_update
+    from charter.models import CharterVersion, Priority
+    from charter.services import charter_submit, priority_save
 
-    Priority.objects.create(title=XSS, department=world.dept_a, success_measure=world.measure_a)
+    # the PDF shows the approved charter only: the priority is added and the draft approved
+    priority_save(
+        priority=Priority(title=XSS, department=world.dept_a, success_measure=world.measure_a),
+        by=world.leader,
+    )
+    draft = document_draft_update(  # the edit opened the draft
+        doc=CharterVersion.objects.get(state="draft"),
+        by=world.leader,
+        fields={"purpose": "Make CX a discipline."},
+    )
+    document_approve(doc=charter_submit(doc=draft, by=world.leader), by=world.executive)
     response = world.client_for("executive").get(reverse("charter:charter-pdf"))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
