@@ -39,6 +39,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.validators import validate_email
 from django.db import connection, transaction
+from django.db.models import Case, When
 from django.utils import timezone
 
 from charter.models import Department, Touchpoint
@@ -168,8 +169,11 @@ def _validate(item: ResponseIn, *, source: Source) -> str:
     return "; ".join(problems)
 
 
-def _customers_for(items: list[ResponseIn]) -> dict[int, Customer]:
-    """Upsert the batch's customers in a few queries; index in ``items`` -> customer."""
+def _customers_for(items: list[ResponseIn], *, source: Source) -> dict[int, Customer]:
+    """Upsert the batch's customers in a few queries; index in ``items`` -> customer.
+
+    The rule of ``intake.customer_upsert``: a person id names a customer of this source, an
+    e-mail may link a customer of any source (this source's preferred)."""
     ext_ids = {i.customer.external_id.strip() for i in items if i.customer.external_id.strip()}
     emails = {i.customer.email.strip().lower() for i in items if i.customer.email.strip()}
     if not ext_ids and not emails:
@@ -177,9 +181,15 @@ def _customers_for(items: list[ResponseIn]) -> dict[int, Customer]:
 
     def load() -> tuple[dict[str, Customer], dict[str, Customer]]:
         by_ext = (
-            {c.external_id: c for c in Customer.objects.filter(external_id__in=ext_ids)} if ext_ids else {}
+            {c.external_id: c for c in Customer.objects.filter(source=source, external_id__in=ext_ids)}
+            if ext_ids
+            else {}
         )
-        by_email = {c.email: c for c in Customer.objects.filter(email__in=emails)} if emails else {}
+        by_email: dict[str, Customer] = {}
+        if emails:
+            home_first = Case(When(source_id=source.id, then=0), default=1)
+            for c in Customer.objects.filter(email__in=emails).order_by(home_first, "id"):
+                by_email.setdefault(c.email, c)
         return by_ext, by_email
 
     by_ext, by_email = load()
@@ -194,6 +204,7 @@ def _customers_for(items: list[ResponseIn]) -> dict[int, Customer]:
         if key in missing:
             continue
         missing[key] = Customer(
+            source=source,
             external_id=ext,
             email="" if email in claimed_emails else email,
             name=(item.customer.name or "").strip()[:255],
@@ -277,7 +288,7 @@ def _flush(*, job: ImportJob, source: Source, batch: list[RowResult], lookups: _
             seen.add(item.external_id)
             fresh.append(item)
         if fresh:
-            customers = _customers_for(fresh)
+            customers = _customers_for(fresh, source=source)
             if connection.vendor == "postgresql":
                 new_ids = _insert_pg(fresh, source=source, lookups=lookups, customers=customers)
             else:
@@ -621,6 +632,7 @@ class _PgBatches:
         c_columns, c_exprs, c_params = _insert_sql(
             Customer,
             {
+                "source_id": "source_id",
                 "external_id": "cust_ext",
                 "email": "CASE WHEN cust_email <> '' AND row_number() OVER "
                 "(PARTITION BY cust_email ORDER BY ord) > 1 THEN '' ELSE cust_email END",
@@ -638,7 +650,7 @@ class _PgBatches:
             f"SELECT DISTINCT ON ({customer_key}) b.* FROM {_BATCH_TABLE} b "
             "WHERE (b.cust_ext <> '' OR b.cust_email <> '') "
             f"AND NOT EXISTS (SELECT 1 FROM {quote(Customer._meta.db_table)} c WHERE b.cust_ext <> '' "
-            "AND c.external_id <> '' AND c.external_id = b.cust_ext) "
+            "AND c.external_id <> '' AND c.source_id = b.source_id AND c.external_id = b.cust_ext) "
             f"AND NOT EXISTS (SELECT 1 FROM {quote(Customer._meta.db_table)} c WHERE b.cust_email <> '' "
             "AND c.email <> '' AND c.email = b.cust_email) "
             f"AND NOT EXISTS (SELECT 1 FROM {quote(Response._meta.db_table)} r "
@@ -685,9 +697,11 @@ class _PgBatches:
         responses = (
             f"WITH inserted AS (INSERT INTO {quote(Response._meta.db_table)} ({r_columns}) "  # noqa: S608  # nosec B608
             f"SELECT {r_exprs} FROM {_BATCH_TABLE} b "
-            f"LEFT JOIN {table} ce "
-            "ON b.cust_ext <> '' AND ce.external_id <> '' AND ce.external_id = b.cust_ext "
-            f"LEFT JOIN {table} cm ON b.cust_email <> '' AND cm.email <> '' AND cm.email = b.cust_email "
+            f"LEFT JOIN {table} ce ON b.cust_ext <> '' AND ce.external_id <> '' "
+            "AND ce.source_id = b.source_id AND ce.external_id = b.cust_ext "
+            f"LEFT JOIN LATERAL (SELECT c.id FROM {table} c WHERE b.cust_email <> '' AND c.email <> '' "
+            "AND c.email = b.cust_email ORDER BY COALESCE(c.source_id = b.source_id, false) DESC, c.id "
+            "LIMIT 1) cm ON true "
             "ORDER BY b.ord ON CONFLICT (source_id, external_id) DO NOTHING RETURNING id) "
             f"INSERT INTO {quote(OutboxEvent._meta.db_table)} ({o_columns}) "
             f"SELECT {o_exprs} FROM inserted RETURNING id"

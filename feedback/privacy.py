@@ -22,7 +22,16 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import ActionComment, ActionItem, ContactLog, Customer, PrivacyRequest, RawDelivery, Response
+from .models import (
+    ActionComment,
+    ActionItem,
+    ContactLog,
+    Customer,
+    CustomerChange,
+    PrivacyRequest,
+    RawDelivery,
+    Response,
+)
 
 ERASED = "[erased]"
 
@@ -182,6 +191,8 @@ def customer_erase(*, customer: Customer, by: Any, reason: str = "") -> PrivacyR
                 type(past).objects.filter(pk=past.pk).update(title=scrubbed)
     notes += ContactLog.objects.filter(action__in=actions).exclude(note="").update(note=ERASED)
     notes += ActionComment.objects.filter(action__in=actions).update(body=ERASED)
+    # the audit of changes keeps who and when, not the old and new e-mails and names
+    CustomerChange.objects.filter(customer=customer).update(changes={"erased": True})
     customer.external_id = ""
     customer.email = ""
     customer.name = ""
