@@ -44,7 +44,7 @@ from django.utils import timezone
 
 from charter.models import Department, Touchpoint
 
-from .intake import METRICS, scores_validate, source_config
+from .intake import METRICS, customer_merge_in, scores_validate, source_config
 from .models import Customer, ImportJob, OutboxEvent, Response, Source
 from .outbox import outbox_enqueue, outbox_mark_processed, outbox_publish_many, outbox_relay
 from .scoring import band_for
@@ -214,6 +214,13 @@ def _customers_for(items: list[ResponseIn], *, source: Source) -> dict[int, Cust
     if missing:
         Customer.objects.bulk_create(list(missing.values()), ignore_conflicts=True)
         by_ext, by_email = load()
+    last: dict[str, ResponseIn] = {}  # the batch's last row for each known person id
+    for item in items:
+        ext = item.customer.external_id.strip()
+        if ext and ext in by_ext:
+            last[ext] = item
+    for ext, item in last.items():  # the same person of this source: later data wins, audited
+        by_ext[ext] = customer_merge_in(customer=by_ext[ext], customer_in=item.customer, source=source)
     result: dict[int, Customer] = {}
     for index, item in enumerate(items):
         ext = item.customer.external_id.strip()
@@ -720,9 +727,49 @@ class _PgBatches:
         with connection.cursor() as cursor:
             cursor.execute(f"TRUNCATE {_BATCH_TABLE}")
             cursor.copy_expert(f"COPY {_BATCH_TABLE} FROM STDIN", buffer)
+            cursor.execute(_CUSTOMER_UPDATE_SQL, params)
             cursor.execute(self._customer_sql, params)
             cursor.execute(self._response_sql, params)
             return [row[0] for row in cursor.fetchall()]
+
+
+# Later data wins for the same person id of this source (as ``intake.customer_merge_in``):
+# the batch's last new row naming a known person id sets that customer's e-mail and name, and
+# each change is audited. Rows of responses already stored (a re-imported file) change
+# nothing; an e-mail another customer holds, or that two customers of the batch would take,
+# is not taken (linking two customers is a merge, which nothing does silently). One statement
+# per batch, whatever its size.
+_CUSTOMER_UPDATE_SQL = f"""
+WITH latest AS (
+    SELECT DISTINCT ON (c.id) c.id, c.email AS old_email, c.name AS old_name, b.cust_email, b.cust_name
+    FROM {_BATCH_TABLE} b
+    JOIN feedback_customer c ON b.cust_ext <> '' AND c.external_id <> ''
+        AND c.source_id = b.source_id AND c.external_id = b.cust_ext
+    WHERE NOT EXISTS (
+        SELECT 1 FROM feedback_response r WHERE r.source_id = b.source_id AND r.external_id = b.external_id
+    )
+    ORDER BY c.id, b.ord DESC
+), changed AS (
+    SELECT l.id, l.old_email, l.old_name,
+        CASE WHEN l.cust_email <> '' AND l.cust_email <> l.old_email
+            AND NOT EXISTS (SELECT 1 FROM feedback_customer o WHERE o.email = l.cust_email AND o.id <> l.id)
+            AND NOT EXISTS (SELECT 1 FROM latest o WHERE o.cust_email = l.cust_email AND o.id <> l.id)
+        THEN l.cust_email ELSE l.old_email END AS new_email,
+        CASE WHEN l.cust_name <> '' THEN l.cust_name ELSE l.old_name END AS new_name
+    FROM latest l
+), updated AS (
+    UPDATE feedback_customer c SET email = ch.new_email, name = ch.new_name, updated_at = %(now)s
+    FROM changed ch
+    WHERE c.id = ch.id AND (ch.new_email <> ch.old_email OR ch.new_name <> ch.old_name)
+    RETURNING c.id, ch.old_email, ch.new_email, ch.old_name, ch.new_name
+)
+INSERT INTO feedback_customerchange (customer_id, source_id, by_id, changes, at)
+SELECT id, %(source)s, NULL, jsonb_strip_nulls(jsonb_build_object(
+    'email', CASE WHEN new_email <> old_email THEN jsonb_build_object('from', old_email, 'to', new_email) END,
+    'name', CASE WHEN new_name <> old_name THEN jsonb_build_object('from', old_name, 'to', new_name) END
+)), %(now)s
+FROM updated
+"""  # noqa: S608  # nosec B608  (table names only; every value is a parameter)
 
 
 def _batch_writer(*, source: Source, lookups: _Lookups) -> _PgBatches | None:

@@ -438,8 +438,8 @@ def customer_merge_in(
     (later data wins); a customer found by e-mail only gets blanks filled in (an e-mail links
     customers across sources, it does not make one source's data overwrite another's). An
     id-less customer found by e-mail takes this source's person id. Every change is audited
-    (``CustomerChange``); an e-mail another customer of the same source already holds is not
-    taken, and the audit says so. Runs inside the caller's transaction."""
+    (``CustomerChange``); an e-mail another customer already holds is not taken (that would
+    be a merge, which nothing does silently), and the audit says so. Runs inside the caller's transaction."""
     external_id = (customer_in.external_id or "").strip()
     email = _normal_email(customer_in.email)
     name = (customer_in.name or "").strip()[:255]
@@ -462,11 +462,9 @@ def customer_merge_in(
         if merged != customer.attributes:
             customer.attributes = merged
             fields.append("attributes")
-    home = changed.get("source", {}).get("to", customer.source_id)
-    taken = Customer.objects.filter(source_id=home, email=email).exclude(pk=customer.pk)
-    if "email" in changed and taken.exists():
-        refused = changed.pop("email")
-        changed["email_refused"] = {**refused, "reason": "another customer of this source has this e-mail"}
+    if "email" in changed and Customer.objects.filter(email=email).exclude(pk=customer.pk).exists():
+        refused = changed.pop("email")  # taking it would silently merge two customers
+        changed["email_refused"] = {**refused, "reason": "another customer has this e-mail"}
     if "external_id" in changed:
         customer.external_id, customer.source_id = external_id, source_id
         fields += ["external_id", "source"]

@@ -147,7 +147,7 @@ def test_a_customer_found_by_email_keeps_its_name_from_another_source(client, de
     assert (customer.name, customer.external_id, customer.source) == ("Ann Able", "1", one)
 
 
-def test_a_new_email_another_customer_of_the_source_holds_is_not_taken_and_the_audit_says_so(dept_a):
+def test_a_new_email_another_customer_holds_is_not_taken_and_the_audit_says_so(dept_a):
     source = SourceFactory(slug="vendor", program__department=dept_a)
     CustomerFactory(source=source, external_id="1", email="taken@example.org")
     pat = CustomerFactory(source=source, external_id="2", email="pat@example.org")
@@ -215,3 +215,31 @@ def test_migration_gives_existing_customers_their_first_source_and_merges_nobody
     assert shared.source == one
     assert Customer.objects.count() == 3
     call_command("migrate", "feedback", verbosity=0)
+
+
+def test_csv_import_with_a_known_person_id_and_new_email_updates_and_audits(dept_a):
+    source = SourceFactory(
+        slug="csv",
+        kind="csv",
+        program__department=dept_a,
+        field_map={"external_id": "id", "customer_id": "person"},
+    )
+    pat = CustomerFactory(source=source, external_id="p-1", email="pat@old.example", name="Pat")
+    data = b"id,person,email,name,nps\nx1,p-1,pat@new.example,Pat Lee,9\n"
+    job = import_job_create(source=source, fileobj=io.BytesIO(data), name="p.csv", start=False)
+    job = import_job_run(job_id=job.id)
+    assert job.created == 1, job.errors
+    pat.refresh_from_db()
+    assert (pat.email, pat.name) == ("pat@new.example", "Pat Lee")
+    assert CustomerChange.objects.get(customer=pat).changes == {
+        "email": {"from": "pat@old.example", "to": "pat@new.example"},
+        "name": {"from": "Pat", "to": "Pat Lee"},
+    }
+    # the same file again is all duplicates: it changes and audits nothing more
+    pat.email = "pat@newer.example"
+    pat.save()
+    job = import_job_create(source=source, fileobj=io.BytesIO(data), name="p.csv", start=False)
+    assert import_job_run(job_id=job.id).duplicates == 1
+    pat.refresh_from_db()
+    assert pat.email == "pat@newer.example"
+    assert CustomerChange.objects.filter(customer=pat).count() == 1
