@@ -185,3 +185,17 @@ def test_manual_entry_with_a_control_character_in_the_customer_id_is_a_form_erro
     assert reply.status_code == 200
     assert "control characters" in reply.content.decode()
     assert not Response.objects.exists()
+
+
+def test_customer_visible_list_is_two_queries_whatever_the_number_of_customers(
+    django_assert_num_queries, ambassador, program_a, billing_customer
+):
+    from feedback.selectors import customer_visible_list
+
+    source = SourceFactory(slug="support-survey", program=program_a)
+    for i in range(12):
+        customer = CustomerFactory(source=source)
+        ResponseFactory(source=source, customer=customer, external_id=f"a-{i}", nps=9)
+    with django_assert_num_queries(2):  # the user's departments, then the customers
+        visible = list(customer_visible_list(user=ambassador))
+    assert len(visible) == 12 and billing_customer not in visible
