@@ -187,7 +187,7 @@ def test_manual_entry_with_a_control_character_in_the_customer_id_is_a_form_erro
     assert not Response.objects.exists()
 
 
-def test_customer_visible_list_is_two_queries_whatever_the_number_of_customers(
+def test_customer_visible_list_is_three_queries_whatever_the_number_of_customers(
     django_assert_num_queries, ambassador, program_a, billing_customer
 ):
     from feedback.selectors import customer_visible_list
@@ -196,6 +196,6 @@ def test_customer_visible_list_is_two_queries_whatever_the_number_of_customers(
     for i in range(12):
         customer = CustomerFactory(source=source)
         ResponseFactory(source=source, customer=customer, external_id=f"a-{i}", nps=9)
-    with django_assert_num_queries(2):  # the user's departments, then the customers
+    with django_assert_num_queries(3):  # the user's role, their departments, then the customers
         visible = list(customer_visible_list(user=ambassador))
     assert len(visible) == 12 and billing_customer not in visible
