@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -66,6 +68,17 @@ for model in (
     models.Notification,
 ):
     admin.site.register(model)
+
+
+@admin.register(models.CustomerChange)
+class CustomerChangeAdmin(admin.ModelAdmin):
+    """Read-only: the audit of what later vendor data changed on a customer."""
+
+    list_display = ("customer", "source", "by", "at")
+    raw_id_fields = ("customer", "source", "by")
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(models.PrivacyRequest)

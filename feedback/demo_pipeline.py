@@ -269,6 +269,7 @@ def _ingest(source: Source, data: dict[str, Any]) -> tuple[Response, bool]:
             from .models import Customer
 
             customer, _ = Customer.objects.get_or_create(
+                source=source,
                 external_id=data["customer"]["external_id"],
                 defaults={"email": data["customer"]["email"], "name": data["customer"]["name"]},
             )

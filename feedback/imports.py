@@ -39,11 +39,12 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.validators import validate_email
 from django.db import connection, transaction
+from django.db.models import Case, When
 from django.utils import timezone
 
 from charter.models import Department, Touchpoint
 
-from .intake import METRICS, scores_validate, source_config
+from .intake import METRICS, customer_merge_in, scores_validate, source_config
 from .models import Customer, ImportJob, OutboxEvent, Response, Source
 from .outbox import outbox_enqueue, outbox_mark_processed, outbox_publish_many, outbox_relay
 from .scoring import band_for
@@ -168,8 +169,11 @@ def _validate(item: ResponseIn, *, source: Source) -> str:
     return "; ".join(problems)
 
 
-def _customers_for(items: list[ResponseIn]) -> dict[int, Customer]:
-    """Upsert the batch's customers in a few queries; index in ``items`` -> customer."""
+def _customers_for(items: list[ResponseIn], *, source: Source) -> dict[int, Customer]:
+    """Upsert the batch's customers in a few queries; index in ``items`` -> customer.
+
+    The rule of ``intake.customer_upsert``: a person id names a customer of this source, an
+    e-mail may link a customer of any source (this source's preferred)."""
     ext_ids = {i.customer.external_id.strip() for i in items if i.customer.external_id.strip()}
     emails = {i.customer.email.strip().lower() for i in items if i.customer.email.strip()}
     if not ext_ids and not emails:
@@ -177,9 +181,15 @@ def _customers_for(items: list[ResponseIn]) -> dict[int, Customer]:
 
     def load() -> tuple[dict[str, Customer], dict[str, Customer]]:
         by_ext = (
-            {c.external_id: c for c in Customer.objects.filter(external_id__in=ext_ids)} if ext_ids else {}
+            {c.external_id: c for c in Customer.objects.filter(source=source, external_id__in=ext_ids)}
+            if ext_ids
+            else {}
         )
-        by_email = {c.email: c for c in Customer.objects.filter(email__in=emails)} if emails else {}
+        by_email: dict[str, Customer] = {}
+        if emails:
+            home_first = Case(When(source_id=source.id, then=0), default=1)
+            for c in Customer.objects.filter(email__in=emails).order_by(home_first, "id"):
+                by_email.setdefault(c.email, c)
         return by_ext, by_email
 
     by_ext, by_email = load()
@@ -194,6 +204,7 @@ def _customers_for(items: list[ResponseIn]) -> dict[int, Customer]:
         if key in missing:
             continue
         missing[key] = Customer(
+            source=source,
             external_id=ext,
             email="" if email in claimed_emails else email,
             name=(item.customer.name or "").strip()[:255],
@@ -203,6 +214,13 @@ def _customers_for(items: list[ResponseIn]) -> dict[int, Customer]:
     if missing:
         Customer.objects.bulk_create(list(missing.values()), ignore_conflicts=True)
         by_ext, by_email = load()
+    last: dict[str, ResponseIn] = {}  # the batch's last row for each known person id
+    for item in items:
+        ext = item.customer.external_id.strip()
+        if ext and ext in by_ext:
+            last[ext] = item
+    for ext, item in last.items():  # the same person of this source: later data wins, audited
+        by_ext[ext] = customer_merge_in(customer=by_ext[ext], customer_in=item.customer, source=source)
     result: dict[int, Customer] = {}
     for index, item in enumerate(items):
         ext = item.customer.external_id.strip()
@@ -277,7 +295,7 @@ def _flush(*, job: ImportJob, source: Source, batch: list[RowResult], lookups: _
             seen.add(item.external_id)
             fresh.append(item)
         if fresh:
-            customers = _customers_for(fresh)
+            customers = _customers_for(fresh, source=source)
             if connection.vendor == "postgresql":
                 new_ids = _insert_pg(fresh, source=source, lookups=lookups, customers=customers)
             else:
@@ -621,6 +639,7 @@ class _PgBatches:
         c_columns, c_exprs, c_params = _insert_sql(
             Customer,
             {
+                "source_id": "source_id",
                 "external_id": "cust_ext",
                 "email": "CASE WHEN cust_email <> '' AND row_number() OVER "
                 "(PARTITION BY cust_email ORDER BY ord) > 1 THEN '' ELSE cust_email END",
@@ -638,7 +657,7 @@ class _PgBatches:
             f"SELECT DISTINCT ON ({customer_key}) b.* FROM {_BATCH_TABLE} b "
             "WHERE (b.cust_ext <> '' OR b.cust_email <> '') "
             f"AND NOT EXISTS (SELECT 1 FROM {quote(Customer._meta.db_table)} c WHERE b.cust_ext <> '' "
-            "AND c.external_id <> '' AND c.external_id = b.cust_ext) "
+            "AND c.external_id <> '' AND c.source_id = b.source_id AND c.external_id = b.cust_ext) "
             f"AND NOT EXISTS (SELECT 1 FROM {quote(Customer._meta.db_table)} c WHERE b.cust_email <> '' "
             "AND c.email <> '' AND c.email = b.cust_email) "
             f"AND NOT EXISTS (SELECT 1 FROM {quote(Response._meta.db_table)} r "
@@ -685,9 +704,11 @@ class _PgBatches:
         responses = (
             f"WITH inserted AS (INSERT INTO {quote(Response._meta.db_table)} ({r_columns}) "  # noqa: S608  # nosec B608
             f"SELECT {r_exprs} FROM {_BATCH_TABLE} b "
-            f"LEFT JOIN {table} ce "
-            "ON b.cust_ext <> '' AND ce.external_id <> '' AND ce.external_id = b.cust_ext "
-            f"LEFT JOIN {table} cm ON b.cust_email <> '' AND cm.email <> '' AND cm.email = b.cust_email "
+            f"LEFT JOIN {table} ce ON b.cust_ext <> '' AND ce.external_id <> '' "
+            "AND ce.source_id = b.source_id AND ce.external_id = b.cust_ext "
+            f"LEFT JOIN LATERAL (SELECT c.id FROM {table} c WHERE b.cust_email <> '' AND c.email <> '' "
+            "AND c.email = b.cust_email ORDER BY COALESCE(c.source_id = b.source_id, false) DESC, c.id "
+            "LIMIT 1) cm ON true "
             "ORDER BY b.ord ON CONFLICT (source_id, external_id) DO NOTHING RETURNING id) "
             f"INSERT INTO {quote(OutboxEvent._meta.db_table)} ({o_columns}) "
             f"SELECT {o_exprs} FROM inserted RETURNING id"
@@ -706,9 +727,49 @@ class _PgBatches:
         with connection.cursor() as cursor:
             cursor.execute(f"TRUNCATE {_BATCH_TABLE}")
             cursor.copy_expert(f"COPY {_BATCH_TABLE} FROM STDIN", buffer)
+            cursor.execute(_CUSTOMER_UPDATE_SQL, params)
             cursor.execute(self._customer_sql, params)
             cursor.execute(self._response_sql, params)
             return [row[0] for row in cursor.fetchall()]
+
+
+# Later data wins for the same person id of this source (as ``intake.customer_merge_in``):
+# the batch's last new row naming a known person id sets that customer's e-mail and name, and
+# each change is audited. Rows of responses already stored (a re-imported file) change
+# nothing; an e-mail another customer holds, or that two customers of the batch would take,
+# is not taken (linking two customers is a merge, which nothing does silently). One statement
+# per batch, whatever its size.
+_CUSTOMER_UPDATE_SQL = f"""
+WITH latest AS (
+    SELECT DISTINCT ON (c.id) c.id, c.email AS old_email, c.name AS old_name, b.cust_email, b.cust_name
+    FROM {_BATCH_TABLE} b
+    JOIN feedback_customer c ON b.cust_ext <> '' AND c.external_id <> ''
+        AND c.source_id = b.source_id AND c.external_id = b.cust_ext
+    WHERE NOT EXISTS (
+        SELECT 1 FROM feedback_response r WHERE r.source_id = b.source_id AND r.external_id = b.external_id
+    )
+    ORDER BY c.id, b.ord DESC
+), changed AS (
+    SELECT l.id, l.old_email, l.old_name,
+        CASE WHEN l.cust_email <> '' AND l.cust_email <> l.old_email
+            AND NOT EXISTS (SELECT 1 FROM feedback_customer o WHERE o.email = l.cust_email AND o.id <> l.id)
+            AND NOT EXISTS (SELECT 1 FROM latest o WHERE o.cust_email = l.cust_email AND o.id <> l.id)
+        THEN l.cust_email ELSE l.old_email END AS new_email,
+        CASE WHEN l.cust_name <> '' THEN l.cust_name ELSE l.old_name END AS new_name
+    FROM latest l
+), updated AS (
+    UPDATE feedback_customer c SET email = ch.new_email, name = ch.new_name, updated_at = %(now)s
+    FROM changed ch
+    WHERE c.id = ch.id AND (ch.new_email <> ch.old_email OR ch.new_name <> ch.old_name)
+    RETURNING c.id, ch.old_email, ch.new_email, ch.old_name, ch.new_name
+)
+INSERT INTO feedback_customerchange (customer_id, source_id, by_id, changes, at)
+SELECT id, %(source)s, NULL, jsonb_strip_nulls(jsonb_build_object(
+    'email', CASE WHEN new_email <> old_email THEN jsonb_build_object('from', old_email, 'to', new_email) END,
+    'name', CASE WHEN new_name <> old_name THEN jsonb_build_object('from', old_name, 'to', new_name) END
+)), %(now)s
+FROM updated
+"""  # noqa: S608  # nosec B608  (table names only; every value is a parameter)
 
 
 def _batch_writer(*, source: Source, lookups: _Lookups) -> _PgBatches | None:

@@ -7,7 +7,8 @@ Entry points:
   written in ONE transaction before the reply, and the broker is never called in the request.
 - ``response_upsert``: identity is (source, external_id); a later vendor ``updated_at`` wins,
   an older one never overwrites; concurrent identical deliveries make one row.
-- ``customer_upsert``: one customer per vendor id, else per normalised e-mail.
+- ``customer_upsert``: one customer per vendor person id within its source, else per
+  normalised e-mail (which may link sources); later data about the same person wins, audited.
 - ``response_fetch_details``: a task fills a response that arrived as an event only
   (Qualtrics, SurveyMonkey) from the vendor's API when the source has credentials.
 - ``manual_response_create``: an employee logs feedback heard on a call, through the same path.
@@ -48,7 +49,7 @@ from cxgov import pgprepared
 
 from . import ratelimit, refusals
 from . import tasks as _tasks  # noqa: F401  (registers the Celery tasks the outbox publishes, web side too)
-from .models import Customer, OutboxEvent, Program, RawDelivery, Response, Source
+from .models import Customer, CustomerChange, OutboxEvent, Program, RawDelivery, Response, Source
 from .outbox import outbox_enqueue, outbox_mark_processed, outbox_relay_on_commit
 from .scoring import ScaleError, band_for, score_validate
 from .sources import (
@@ -62,6 +63,7 @@ from .sources import (
     UnsupportedMediaType,
     adapter_for,
 )
+from .sources._common import CONTROL_ID_MESSAGE, has_control, ident
 from .vendor_hosts import UnsafeVendorUrl, vendor_opener, vendor_url_check
 
 log = logging.getLogger(__name__)
@@ -313,6 +315,10 @@ def _check_response_in(*, item: ResponseIn, source: Source) -> None:
         errors["external_id"] = ["This field is required."]
     elif len(item.external_id) > 255:
         errors["external_id"] = ["Ensure this value has at most 255 characters."]
+    elif has_control(item.external_id):
+        errors["external_id"] = [CONTROL_ID_MESSAGE]
+    if item.customer.external_id and has_control(item.customer.external_id):
+        errors["customer.external_id"] = [CONTROL_ID_MESSAGE]
     try:
         item.scores = scores_validate(scores=item.scores, source=source)
     except PayloadError as exc:
@@ -370,37 +376,126 @@ def _insert_text(
     return ", ".join(columns), ", ".join(values), fields
 
 
-def _customer_lookup(*, external_id: str, email: str) -> tuple[str, list[Any]]:
-    """SQL for the one customer a delivery belongs to: by vendor id first, else by e-mail."""
-    params = [external_id] if external_id else []
+def _customer_lookup(*, source_id: int, external_id: str, email: str) -> tuple[str, list[Any]]:
+    """SQL for the one customer a delivery belongs to: by the vendor's person id within this
+    source first, else by e-mail in any source (this source's customer preferred)."""
+    params: list[Any] = [source_id, external_id] if external_id else []
     params += [email] if email else []
-    params += [external_id] if external_id else []
+    params += [source_id, external_id] if external_id else []
+    params += [source_id]
     return _customer_lookup_sql(bool(external_id), bool(email)), params
 
 
 @functools.cache
 def _customer_lookup_sql(by_external_id: bool, by_email: bool) -> str:
-    """The lookup's text. Each condition repeats its unique index's predicate (``<> ''``): the
+    """The lookup's text. Each condition repeats its index's predicate (``<> ''``): the
     values are never blank here, but PostgreSQL cannot know that of a parameter, and without it
     the prepared statement's generic plan may not use the partial indexes (it scans every
     customer), so every run was planned afresh (~18 % of the backend's CPU per delivery)."""
-    conditions = (["(external_id = %s AND external_id <> '')"] if by_external_id else []) + (
-        ["(email = %s AND email <> '')"] if by_email else []
-    )
-    order = "(external_id = %s) DESC" if by_external_id else "id"
+    conditions = (
+        ["(source_id = %s AND external_id = %s AND external_id <> '')"] if by_external_id else []
+    ) + (["(email = %s AND email <> '')"] if by_email else [])
+    order = (["COALESCE(source_id = %s AND external_id = %s, false) DESC"] if by_external_id else []) + [
+        "COALESCE(source_id = %s, false) DESC",
+        "id",
+    ]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in _columns(Customer))
-    return f"SELECT {columns} FROM feedback_customer WHERE {' OR '.join(conditions)} ORDER BY {order} LIMIT 1"  # noqa: S608  # nosec B608
+    where, ordering = " OR ".join(conditions), ", ".join(order)
+    return f"SELECT {columns} FROM feedback_customer WHERE {where} ORDER BY {ordering} LIMIT 1"  # noqa: S608  # nosec B608
 
 
 _NOT_LOOKED_UP: Any = object()
 
 
-def customer_upsert(*, customer_in: CustomerIn, found: Any = _NOT_LOOKED_UP) -> Customer | None:
-    """One customer per vendor customer id, else per normalised e-mail (per organisation).
+def _customer_find(*, source_id: int, external_id: str, email: str) -> Any:
+    sql, params = _customer_lookup(source_id=source_id, external_id=external_id, email=email)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
 
-    Known fields are filled in when they were blank; an existing name or e-mail is not replaced
-    by a later, possibly partial, delivery. A new customer is one ``INSERT ... ON CONFLICT DO
-    NOTHING``: when a parallel delivery created it first, we read it again (no savepoint).
+
+def _customer_insert(*, customer: Customer) -> bool:
+    """``INSERT ... ON CONFLICT DO NOTHING``: False when a parallel delivery created it first."""
+    columns, values, params = _insert_sql(customer)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO feedback_customer ({columns}) VALUES ({values}) "  # noqa: S608  # nosec B608
+            "ON CONFLICT DO NOTHING RETURNING id",
+            params,
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    customer.id = row[0]
+    customer._state.adding = False
+    return True
+
+
+def customer_merge_in(
+    *, customer: Customer, customer_in: CustomerIn, source: Source | None, by: Any = None
+) -> Customer:
+    """Later data about a known customer: the rule both intake and manual entry follow.
+
+    The same person id from the same source is the same person, so a new e-mail or name wins
+    (later data wins); a customer found by e-mail only gets blanks filled in (an e-mail links
+    customers across sources, it does not make one source's data overwrite another's). An
+    id-less customer found by e-mail takes this source's person id. Every change is audited
+    (``CustomerChange``); an e-mail another customer already holds is not taken (that would
+    be a merge, which nothing does silently), and the audit says so. Runs inside the caller's transaction."""
+    external_id = (customer_in.external_id or "").strip()
+    email = _normal_email(customer_in.email)
+    name = (customer_in.name or "").strip()[:255]
+    source_id = source.id if source is not None else None
+    same_person = (
+        bool(external_id) and customer.external_id == external_id and customer.source_id == source_id
+    )
+    changed: dict[str, dict[str, Any]] = {}
+    if external_id and not customer.external_id and source_id is not None:
+        changed["external_id"] = {"from": "", "to": external_id}
+        if customer.source_id != source_id:
+            changed["source"] = {"from": customer.source_id, "to": source_id}
+    if email and email != customer.email and (same_person or not customer.email):
+        changed["email"] = {"from": customer.email, "to": email}
+    if name and name != customer.name and (same_person or not customer.name):
+        changed["name"] = {"from": customer.name, "to": name}
+    fields = []
+    if customer_in.attributes:
+        merged = {**(customer.attributes or {}), **customer_in.attributes}
+        if merged != customer.attributes:
+            customer.attributes = merged
+            fields.append("attributes")
+    if "email" in changed and Customer.objects.filter(email=email).exclude(pk=customer.pk).exists():
+        refused = changed.pop("email")  # taking it would silently merge two customers
+        changed["email_refused"] = {**refused, "reason": "another customer has this e-mail"}
+    if "external_id" in changed:
+        customer.external_id, customer.source_id = external_id, source_id
+        fields += ["external_id", "source"]
+    if "email" in changed:
+        customer.email = email
+        fields.append("email")
+    if "name" in changed:
+        customer.name = name
+        fields.append("name")
+    if not fields and not changed:
+        return customer
+    if fields:
+        try:
+            with transaction.atomic():
+                customer.save(update_fields=[*fields, "updated_at"])
+        except IntegrityError:  # a parallel delivery took the id or e-mail first: keep what is stored
+            return Customer.objects.get(pk=customer.pk)
+    CustomerChange.objects.create(customer=customer, source_id=source_id, by=by, changes=changed)
+    return customer
+
+
+def customer_upsert(
+    *, customer_in: CustomerIn, source: Source, found: Any = _NOT_LOOKED_UP, by: Any = None
+) -> Customer | None:
+    """The customer a delivery from ``source`` is about (see ``customer_merge_in``): by the
+    vendor's person id within the source, else by normalised e-mail in any source, else new.
+
+    A new customer is one ``INSERT ... ON CONFLICT DO NOTHING``: when a parallel delivery
+    created it first, we read it again (no savepoint).
     ``found`` is the row of ``_customer_lookup`` when the caller already ran it (or ``None``).
     """
     external_id = (customer_in.external_id or "").strip()
@@ -410,52 +505,21 @@ def customer_upsert(*, customer_in: CustomerIn, found: Any = _NOT_LOOKED_UP) -> 
         return None
     for _attempt in range(3):
         if found is _NOT_LOOKED_UP:
-            sql, params = _customer_lookup(external_id=external_id, email=email)
-            with connection.cursor() as cursor:
-                cursor.execute(sql, params)
-                found = cursor.fetchone()
+            found = _customer_find(source_id=source.id, external_id=external_id, email=email)
         if found is None:
             customer = Customer(
-                external_id=external_id, email=email, name=name, attributes=dict(customer_in.attributes or {})
+                source=source,
+                external_id=external_id,
+                email=email,
+                name=name,
+                attributes=dict(customer_in.attributes or {}),
             )
-            columns, values, params = _insert_sql(customer)
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    f"INSERT INTO feedback_customer ({columns}) VALUES ({values}) "  # noqa: S608  # nosec B608
-                    "ON CONFLICT DO NOTHING RETURNING id",
-                    params,
-                )
-                row = cursor.fetchone()
-            if row is None:  # someone created it meanwhile: read it again
+            if not _customer_insert(customer=customer):  # someone created it meanwhile: read it again
                 found = _NOT_LOOKED_UP
                 continue
-            customer.id = row[0]
-            customer._state.adding = False
             return customer
         customer = _row_to(Customer, found)
-        found = _NOT_LOOKED_UP
-        changed = []
-        if external_id and not customer.external_id:
-            customer.external_id = external_id
-            changed.append("external_id")
-        if email and not customer.email and not Customer.objects.filter(email=email).exists():
-            customer.email = email
-            changed.append("email")
-        if name and not customer.name:
-            customer.name = name
-            changed.append("name")
-        if customer_in.attributes:
-            merged = {**(customer.attributes or {}), **customer_in.attributes}
-            if merged != customer.attributes:
-                customer.attributes = merged
-                changed.append("attributes")
-        if changed:
-            try:
-                with transaction.atomic():
-                    customer.save(update_fields=[*changed, "updated_at"])
-            except IntegrityError:
-                continue
-        return customer
+        return customer_merge_in(customer=customer, customer_in=customer_in, source=source, by=by)
     raise PayloadError({"customer": ["Could not store this customer; please retry."]})
 
 
@@ -504,7 +568,7 @@ def _apply(*, response: Response, item: ResponseIn, source: Source, customer: An
     response.scales = scales
     response.comment = item.comment or ""
     response.answers = dict(item.answers or {})
-    response.customer = customer_upsert(customer_in=item.customer, found=customer)
+    response.customer = customer_upsert(customer_in=item.customer, source=source, found=customer)
 
 
 # Foreign keys of a response are rows this request just read or wrote (source, its program,
@@ -557,15 +621,14 @@ def _probe(*, source: Source, item: ResponseIn) -> tuple[Response | None, Any]:
         existing = Response.objects.filter(source=source, external_id=item.external_id).first()
         customer = None
         if wants_customer:
-            sql, params = _customer_lookup(external_id=external_id, email=email)
-            with connection.cursor() as cursor:
-                cursor.execute(sql, params)
-                customer = cursor.fetchone()
+            customer = _customer_find(source_id=source.id, external_id=external_id, email=email)
         return existing, customer
     params: list[Any] = [source.id, item.external_id]
     customer_sql = ""
     if wants_customer:
-        customer_sql, customer_params = _customer_lookup(external_id=external_id, email=email)
+        customer_sql, customer_params = _customer_lookup(
+            source_id=source.id, external_id=external_id, email=email
+        )
         params += customer_params
     sql = _probe_sql(customer_sql)
     with connection.cursor() as cursor:
@@ -677,7 +740,9 @@ def response_upsert(
 
 def response_accept_event(*, source: Source, ref: FetchRef) -> UpsertOutcome:
     """An event that only names a response: keep it as ``awaiting_details`` and ask a task to
-    fetch the details. A repeated event for a known response changes nothing."""
+    fetch the details. A repeated event for a known response changes nothing. The event's
+    completion time (Qualtrics ``CompletedDate``) is the response's ``submitted_at`` until
+    the details bring the vendor's own record of it; ``received_at`` is when it reached us."""
     if not ref.external_id or len(ref.external_id) > 255:
         raise PayloadError({"external_id": ["A response id of at most 255 characters is required."]})
     for _attempt in range(3):
@@ -693,6 +758,8 @@ def response_accept_event(*, source: Source, ref: FetchRef) -> UpsertOutcome:
             status=Response.Status.AWAITING_DETAILS,
             answers={FETCH_KEY: {"survey_id": ref.survey_id, "extra": dict(ref.extra or {})}},
         )
+        if ref.submitted_at is not None:  # the vendor's completion time, not our receipt time
+            response.submitted_at = ref.submitted_at
         try:
             with transaction.atomic():
                 response.save()
@@ -982,6 +1049,47 @@ def manual_source_for(*, program: Program) -> Source:
     return source
 
 
+def _customer_for_entry(*, by: Any, source: Source, customer_in: CustomerIn) -> Customer | None:
+    """The customer an employee's manual entry is about, by the one lookup rule scoped to what
+    they may see (``customer_visible_list``): a visible customer with that id (this program's
+    manual entries first), else with that e-mail, is linked and updated like any later data.
+    Otherwise a new customer record of the manual source is created, even when a customer the
+    user may not see has that e-mail or id: the reply is the same either way, so manual entry
+    never answers "does this customer exist". (An id or e-mail another, invisible, manual entry
+    of this same source holds is kept in ``attributes["entered"]`` instead of its column.)"""
+    from .selectors import customer_visible_list
+
+    external_id = (customer_in.external_id or "").strip()
+    email = _normal_email(customer_in.email)
+    name = (customer_in.name or "").strip()[:255]
+    if not external_id and not email and not name:
+        return None
+    visible = customer_visible_list(user=by).order_by(
+        models.Case(models.When(source_id=source.id, then=0), default=1), "id"
+    )
+    match = visible.filter(external_id=external_id).first() if external_id else None
+    if match is None and email:
+        match = visible.filter(email=email).first()
+    if match is not None:
+        return customer_merge_in(customer=match, customer_in=customer_in, source=source, by=by)
+    customer = Customer(source=source, name=name, attributes=dict(customer_in.attributes or {}))
+    taken = Customer.objects.filter(source=source)
+    entered = {}
+    if external_id and taken.filter(external_id=external_id).exists():
+        entered["external_id"] = external_id
+    else:
+        customer.external_id = external_id
+    if email and taken.filter(email=email).exists():
+        entered["email"] = email
+    else:
+        customer.email = email
+    if entered:
+        customer.attributes["entered"] = entered
+    customer.full_clean(exclude=["source"], validate_unique=False, validate_constraints=False)
+    customer.save()
+    return customer
+
+
 @transaction.atomic
 def manual_response_create(
     *,
@@ -996,12 +1104,15 @@ def manual_response_create(
     department: str = "",
     channel: str = "",
 ) -> Response:
-    """Feedback heard by an employee, attributed to them, stored like any other response."""
+    """Feedback heard by an employee, attributed to them, stored like any other response.
+
+    The customer is found by ``_customer_for_entry`` (scoped to what ``by`` may see), not by
+    the organisation-wide intake lookup."""
     source = manual_source_for(program=program)
+    customer_in = CustomerIn(external_id=customer_external_id, email=customer_email, name=customer_name)
     item = ResponseIn(
         external_id=f"manual-{uuid.uuid4().hex}",
         submitted_at=timezone.now(),
-        customer=CustomerIn(external_id=customer_external_id, email=customer_email, name=customer_name),
         scores={k: v for k, v in scores.items() if v is not None},
         comment=comment,
         touchpoint=touchpoint,
@@ -1010,8 +1121,16 @@ def manual_response_create(
     )
     if not item.scores and not item.comment.strip():
         raise PayloadError({"comment": ["Write what the customer said, or give a score."]})
+    ident(customer_external_id, field="customer_external_id", required=False)  # no NUL, fits
+    probe = ResponseIn(external_id=item.external_id, customer=customer_in)
+    _check_response_in(item=probe, source=source)  # the customer's e-mail and id, as intake checks them
+    customer = _customer_for_entry(by=by, source=source, customer_in=customer_in)
     outcome = response_upsert(source=source, item=item, entered_by=by)
-    return outcome.response
+    response = outcome.response
+    if customer is not None:
+        Response.objects.filter(pk=response.pk).update(customer=customer)
+        response.customer = customer
+    return response
 
 
 # --- details from the vendor -------------------------------------------------------------

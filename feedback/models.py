@@ -155,8 +155,17 @@ class Source(models.Model):
 
 
 class Customer(models.Model):
-    """A customer, upserted by vendor id or normalised e-mail. Personal data: scope it."""
+    """A customer, personal data: scope it.
 
+    A vendor's person id identifies a customer within the source (vendor account) that sent
+    it, not across the organisation: two vendor accounts both numbering someone 5975 are two
+    people. A normalised e-mail may link customers across sources. ``source`` is null only
+    for customers that predate this rule and had no response to tell where they came from.
+    """
+
+    source = models.ForeignKey(
+        Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="customers", db_index=False
+    )
     external_id = models.CharField(max_length=255, blank=True)
     email = models.EmailField(max_length=254, blank=True)
     name = models.CharField(max_length=255, blank=True)
@@ -168,15 +177,39 @@ class Customer(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["email"], condition=~models.Q(email=""), name="uniq_customer_email"
+                fields=["source", "email"], condition=~models.Q(email=""), name="uniq_customer_source_email"
             ),
             models.UniqueConstraint(
-                fields=["external_id"], condition=~models.Q(external_id=""), name="uniq_customer_external_id"
+                fields=["source", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="uniq_customer_source_external_id",
             ),
+        ]
+        indexes = [
+            # the cross-source link: a delivery's e-mail finds its customer in any source
+            models.Index(fields=["email"], condition=~models.Q(email=""), name="customer_email_link"),
         ]
 
     def __str__(self) -> str:
         return self.name or self.email or self.external_id or f"Customer {self.pk}"
+
+
+class CustomerChange(models.Model):
+    """Audit of a customer record changed by later vendor data (same person id, new e-mail or
+    name): who sent it (the source and the response), when, and each field's old and new value.
+    Personal data: erasing the customer blanks ``changes``."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="changes")
+    source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    changes = models.JSONField(default=dict, help_text='{"email": {"from": ..., "to": ...}, ...}')
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["customer", "-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"customer {self.customer_id} @ {self.at:%Y-%m-%d %H:%M}: {', '.join(self.changes)}"
 
 
 class Theme(models.Model):

@@ -29,6 +29,7 @@ from .models import (
     ActionItem,
     ContactLog,
     Customer,
+    CustomerChange,
     CustomerDelivery,
     PrivacyRequest,
     RawDelivery,
@@ -197,6 +198,8 @@ def customer_erase(*, customer: Customer, by: Any, reason: str = "") -> PrivacyR
     for mail in CustomerDelivery.objects.filter(customer=customer):  # the "we fixed it" e-mails sent
         mail.email, mail.name, mail.last_error = f"erased-{mail.pk}", "", ""
         mail.save(update_fields=["email", "name", "last_error", "updated_at"])
+    # the audit of changes keeps who and when, not the old and new e-mails and names
+    CustomerChange.objects.filter(customer=customer).update(changes={"erased": True})
     customer.external_id = ""
     customer.email = ""
     customer.name = ""

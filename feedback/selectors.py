@@ -29,9 +29,9 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from charter.models import User
-from charter.selectors import department_scope
+from charter.selectors import department_ids_for, department_scope
 
-from .models import ActionItem, ImportJob, Insight, Program, Response, Source
+from .models import ActionItem, Customer, ImportJob, Insight, Program, Response, Source
 
 STALE_AFTER_DAYS = 90
 
@@ -197,6 +197,19 @@ def _comment_search(qs: QuerySet[Response], q: str) -> QuerySet[Response]:
             _search=SearchQuery(q, config="english", search_type="websearch")
         )
     return qs.filter(comment__icontains=q)
+
+
+def customer_visible_list(*, user: User) -> QuerySet[Customer]:
+    """The one rule for which customers a user may learn about: those with a response in a
+    department the user may see (everyone, for those who see all departments). Manual entry
+    links only to these, so typing another department's customer's e-mail or id neither
+    reveals nor links them (DESIGN: department scoping)."""
+    qs = Customer.objects.filter(erased_at=None)
+    ids = department_ids_for(user=user)
+    if ids is None:
+        return qs
+    behind = Response.objects.filter(department__in=ids, customer__isnull=False).values("customer_id")
+    return qs.filter(id__in=behind)
 
 
 def response_get(*, user: User, response_id: int) -> Response | None:

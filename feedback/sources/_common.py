@@ -38,6 +38,21 @@ ROLES = (
 MAX_ID_LENGTH = 255
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+#: what a CSV reader leaves where a file had a NUL (a Unicode noncharacter, never real text),
+#: so an id cell with a NUL is refused rather than silently becoming another id
+NUL_MARK = "\ufffe"
+CONTROL_ID_MESSAGE = (
+    "Must not contain control characters (such as NUL): an id is stored exactly as sent, or refused."
+)
+
+
+def has_control(value: str) -> bool:
+    """True for text holding a C0/C1 control character or a CSV NUL mark (``isprintable`` first:
+    it is the cheap common answer)."""
+    if value.isprintable():
+        return False
+    return _CONTROL.search(value) is not None or NUL_MARK in value
 
 
 # --- headers and authentication -------------------------------------------------------------
@@ -167,7 +182,10 @@ def text(value: Any) -> str:
 
 
 def ident(value: Any, *, field: str = "external_id", required: bool = True) -> str:
-    """An identifier as text; required ones must be present and fit the column."""
+    """An identifier as text; required ones must be present and fit the column. Control
+    characters are refused, not stripped: ``"a\x00b"`` and ``"ab"`` are different ids."""
+    if isinstance(value, str) and has_control(value.strip()):
+        raise PayloadError({field: [CONTROL_ID_MESSAGE]})
     result = text(value)
     if required and not result:
         raise PayloadError({field: ["This field is required."]})

@@ -79,6 +79,7 @@ class FetchRef:
     external_id: str
     survey_id: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    submitted_at: datetime | None = None  # when the vendor says it was completed (kept until details)
 
 
 @dataclass

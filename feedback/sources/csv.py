@@ -31,7 +31,7 @@ from datetime import datetime, tzinfo
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ._common import METRICS, ROLES, clean, score, timestamp, zone
+from ._common import CONTROL_ID_MESSAGE, METRICS, NUL_MARK, ROLES, clean, has_control, score, timestamp, zone
 from .base import CsvAdapter, CustomerIn, PayloadError, ResponseIn, RowResult, SourceConfig
 
 CHUNK = 1 << 16
@@ -65,8 +65,10 @@ def _raw_lines(fileobj: BinaryIO) -> Iterator[bytes]:
         yield buffer
 
 
-def decoded_lines(fileobj: BinaryIO) -> Iterator[str]:
-    """Decoded text lines: BOM removed, UTF-8 or else cp1252, NULs dropped."""
+def decoded_lines(fileobj: BinaryIO, *, nul: list[bool] | None = None) -> Iterator[str]:
+    """Decoded text lines: BOM removed, UTF-8 or else cp1252, NULs dropped (PostgreSQL cannot
+    store them). With ``nul`` (a one-item flag), NULs become ``NUL_MARK`` instead and the flag
+    is set, so the row reader can refuse an id that had one and drop the mark elsewhere."""
     lines = _raw_lines(fileobj)
     first = next(lines, None)
     if first is None:
@@ -85,7 +87,11 @@ def decoded_lines(fileobj: BinaryIO) -> Iterator[str]:
         if encoding == "cp1252":
             line = raw.decode("cp1252", errors="replace")
         if "\x00" in line:
-            line = line.replace("\x00", "")
+            if nul is None:
+                line = line.replace("\x00", "")
+            else:
+                line = line.replace("\x00", NUL_MARK)
+                nul[0] = True
         yield line
 
 
@@ -103,13 +109,13 @@ def _chain_records(first: list[Record], rest: Iterator[Record]) -> Iterator[Reco
     yield from rest
 
 
-def records(fileobj: BinaryIO) -> Iterator[Record]:
+def records(fileobj: BinaryIO, *, nul: list[bool] | None = None) -> Iterator[Record]:
     """``(cells, "")`` per CSV record, or ``(None, error)`` for one the csv module refuses.
 
     The delimiter is read off the header line: Excel writes ``;`` where the decimal separator
     is a comma, and "Unicode text" exports use tabs.
     """
-    lines = decoded_lines(fileobj)
+    lines = decoded_lines(fileobj, nul=nul)
     first = next(lines, None)
     if first is None:
         return
@@ -139,7 +145,7 @@ def normalise_headers(cells: Sequence[str]) -> list[str]:
     seen: dict[str, int] = {}
     headers = []
     for index, cell in enumerate(cells):
-        name = clean(cell).replace("\ufeff", "").strip() or f"column {index + 1}"
+        name = clean(cell).replace("\ufeff", "").replace(NUL_MARK, "").strip() or f"column {index + 1}"
         count = seen.get(name, 0) + 1
         seen[name] = count
         headers.append(name if count == 1 else f"{name} ({count})")
@@ -257,7 +263,8 @@ class CsvFileAdapter(CsvAdapter):
     def rows(self, *, fileobj: Any, source: SourceConfig) -> Iterator[RowResult]:
         """Yield one ``RowResult`` per non-blank data row. ``PayloadError`` (before any row)
         for a file whose header cannot be used: empty, UTF-16, or lacking a mapped column."""
-        stream = records(fileobj)
+        nul = [False]  # set once the file shows a NUL: then rows are checked for its mark
+        stream = records(fileobj, nul=nul)
         headers, aliases, zones, first_row, pending = self.read_header(stream)
         stream = _chain_records(pending, stream)
         columns = self.resolve_columns(headers=headers, aliases=aliases, source=source)
@@ -271,9 +278,23 @@ class CsvFileAdapter(CsvAdapter):
                 continue
             if not any(cell.strip() for cell in cells):
                 continue  # a blank line: nothing to import, but it still counts as a row
+            if nul[0]:
+                refused = self.nul_refusal(cells=cells, plan=plan)
+                if refused:
+                    yield RowResult(row=row_number, error=refused)
+                    continue
+                cells = [c.replace(NUL_MARK, "") if NUL_MARK in c else c for c in cells]
             # Decoded cells hold no NUL and no lone surrogate (see decoded_lines), so they are
             # stored as read.
             yield self.row_result(row=row_number, cells=cells, plan=plan, counter=counter)
+
+    def nul_refusal(self, *, cells: list[str], plan: Plan) -> str:
+        """The error for a row whose id cell had a NUL ("" if none did)."""
+        for role in ("external_id", "customer_id"):
+            index = plan.columns.get(role)
+            if index is not None and index < len(cells) and NUL_MARK in cells[index]:
+                return f"Column {plan.headers[index]!r} ({role}): {CONTROL_ID_MESSAGE}"
+        return ""
 
     def plan(
         self,
@@ -350,6 +371,10 @@ class CsvFileAdapter(CsvAdapter):
             errors.append(
                 f"Column {plan.headers[columns['external_id']]!r} (external_id): longer than 255 characters."
             )
+        customer_id = cell("customer_id").strip()
+        for role, value in (("external_id", external_id), ("customer_id", customer_id)):
+            if value and has_control(value):
+                errors.append(f"Column {plan.headers[columns[role]]!r} ({role}): {CONTROL_ID_MESSAGE}")
         if errors:
             return RowResult(row=row, error=" ".join(errors))
         if not external_id:
@@ -364,7 +389,7 @@ class CsvFileAdapter(CsvAdapter):
                 external_id=external_id,
                 submitted_at=submitted_at,
                 customer=CustomerIn(
-                    external_id=cell("customer_id").strip()[:255],
+                    external_id=customer_id[:255],
                     email=cell("email").strip(),
                     name=cell("name").strip(),
                 ),

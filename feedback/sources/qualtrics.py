@@ -111,10 +111,16 @@ class QualtricsAdapter(Adapter):
             "distribution_id": text(event.get("DistributionID")),
             "brand_id": text(event.get("BrandID")),
         }
+        # CompletedDate ("2020-10-22 12:31:40") carries no zone: it is read in the source's
+        # time zone (UTC unless the source says otherwise), never replaced by the receipt time.
+        completed = timestamp(event.get("CompletedDate"), source=source, field="CompletedDate")
         return ParseResult(
             fetch=[
                 FetchRef(
-                    external_id=response_id, survey_id=survey_id, extra={k: v for k, v in extra.items() if v}
+                    external_id=response_id,
+                    survey_id=survey_id,
+                    extra={k: v for k, v in extra.items() if v},
+                    submitted_at=completed,
                 )
             ],
         )

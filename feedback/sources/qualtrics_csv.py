@@ -19,7 +19,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 
-from ._common import clean
+from ._common import NUL_MARK, clean
 from .base import PayloadError
 from .csv import CsvFileAdapter, HeaderInfo, Record, normalise_headers
 
@@ -44,7 +44,7 @@ class QualtricsCsvAdapter(CsvFileAdapter):
                 raise PayloadError(f"A header row cannot be read: {error}")
             if not rows and not any(cell.strip() for cell in cells):
                 continue
-            rows.append([clean(cell) for cell in cells])
+            rows.append([clean(cell).replace(NUL_MARK, "") for cell in cells])
             if len(rows) == 3:
                 break
         if len(rows) < 2:

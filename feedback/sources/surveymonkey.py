@@ -92,6 +92,8 @@ class SurveyMonkeyAdapter(Adapter):
                 if text(value)
             },
         )
+        if event_type == "response_completed":  # the event's time is when the response was completed
+            ref.submitted_at = timestamp(data.get("event_datetime"), source=source, field="event_datetime")
         return ParseResult(fetch=[ref], delivery_id=delivery_id)
 
 

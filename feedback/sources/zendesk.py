@@ -14,8 +14,13 @@ Bodies accepted: the Satisfaction Rating object of the API (flat or under
 "current_comment": "{{satisfaction.current_comment}}"}}}``.
 
 Labels map onto CSAT 1–5: good = 5, bad = 1. ``offered``/``unoffered`` mean the customer was
-asked (or not) and has not answered: that is not a score, so none is recorded. The ticket id is
-the external id (one rating per ticket, later changes upsert), falling back to the rating id.
+asked (or not) and has not answered: that is not a score, so none is recorded.
+
+Identity: the response's external id is the satisfaction rating's ``id`` (integrators look up
+rating 35436 under 35436; a later change of the same rating upserts it). The ticket id is kept
+in the answers (``ticket_id``) to link the response to its ticket. A trigger body has no
+rating id unless it sends one (``satisfaction.id``); without it the ticket id is the key, as
+the trigger can only describe the ticket's current rating.
 """
 
 from __future__ import annotations
@@ -119,8 +124,9 @@ def from_rating(rating: Mapping[str, Any], *, source: SourceConfig) -> ResponseI
     }
     created = timestamp(rating.get("created_at"), source=source, field="created_at")
     updated = timestamp(rating.get("updated_at"), source=source, field="updated_at")
+    rating_id = ident(rating.get("id"), field="id", required=not ticket_id)
     response = ResponseIn(
-        external_id=ticket_id or ident(rating.get("id"), field="id"),
+        external_id=rating_id or ticket_id,
         submitted_at=created,
         updated_at=updated or created,
         customer=CustomerIn(
@@ -141,11 +147,12 @@ def from_trigger(data: Mapping[str, Any], *, source: SourceConfig) -> ResponseIn
     rating = satisfaction.get("current_rating", satisfaction.get("score"))
     value = label_score(rating, field="ticket.satisfaction.current_rating")
     ticket_id = ident(ticket.get("id"), field="ticket.id")
+    rating_id = ident(satisfaction.get("id"), field="ticket.satisfaction.id", required=False)
     updated = timestamp(
         ticket.get("updated_at") or satisfaction.get("updated_at"), source=source, field="ticket.updated_at"
     )
     response = ResponseIn(
-        external_id=ticket_id,
+        external_id=rating_id or ticket_id,
         submitted_at=updated,
         updated_at=updated,
         customer=CustomerIn(
@@ -157,7 +164,7 @@ def from_trigger(data: Mapping[str, Any], *, source: SourceConfig) -> ResponseIn
         ),
         scores={"csat": value} if value is not None else {},
         comment=text(satisfaction.get("current_comment") or satisfaction.get("comment")),
-        answers={"ticket": clean(ticket)},
+        answers={"ticket_id": ticket_id, "ticket": clean(ticket)},
     )
 
     def lookup(key: str) -> Any:

@@ -127,9 +127,10 @@ def test_parallel_identical_deliveries_make_one_response_one_customer_one_event(
 @pytest.mark.parametrize(
     ("external_id", "email", "indexes"),
     [
-        ("crm-1", "", ["uniq_customer_external_id"]),
-        ("", "ada@example.com", ["uniq_customer_email"]),
-        ("crm-1", "ada@example.com", ["uniq_customer_external_id", "uniq_customer_email"]),
+        # issue 23: a person id is looked up within its source, an e-mail in any source
+        ("crm-1", "", ["uniq_customer_source_external_id"]),
+        ("", "ada@example.com", ["customer_email_link"]),
+        ("crm-1", "ada@example.com", ["uniq_customer_source_external_id", "customer_email_link"]),
     ],
 )
 def test_probe_generic_plan_finds_the_customer_through_its_unique_index(external_id, email, indexes):
@@ -141,7 +142,7 @@ def test_probe_generic_plan_finds_the_customer_through_its_unique_index(external
     from cxgov.pgprepared import _numbered
     from feedback.intake import _customer_lookup, _probe_sql
 
-    customer_sql, customer_params = _customer_lookup(external_id=external_id, email=email)
+    customer_sql, customer_params = _customer_lookup(source_id=1, external_id=external_id, email=email)
     params = [1, "r-1", *customer_params]
     numbered, count = _numbered(_probe_sql(customer_sql))  # the text pgprepared.execute prepares
     assert count == len(params)

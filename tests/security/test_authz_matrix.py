@@ -338,6 +338,9 @@ MATRIX: list[Row] = [
     Row("feedback:import-start", "POST", "302 403 403 403 403 302 302", kw=pk("import_job_b"), note=OTHER),
     Row("feedback:manual-entry", "GET", "200 200 200 200 200 302 302"),
     Row("feedback:manual-entry", "POST", "200 200 200 200 200 302 302"),
+    Row("feedback:manual-entry", "POST", "302 302 302 200 302 302 302", data=lambda w: {"program": w.program_a.pk, "channel": "phone", "comment": "Called.", "customer_email": w.customer_b.email}, note="dept A program, dept B customer's e-mail"),
+    Row("feedback:manual-entry", "POST", "302 302 302 200 302 302 302", data=lambda w: {"program": w.program_a.pk, "channel": "phone", "comment": "Called.", "customer_external_id": w.customer_b.external_id}, note="dept A program, dept B customer's id"),
+    Row("feedback:manual-entry", "POST", "302 200 200 200 302 302 302", data=lambda w: {"program": w.program_b.pk, "channel": "phone", "comment": "Called."}, note="dept B program"),
     Row("feedback:response-list", "GET", "200 200 200 200 200 302 302"),
     Row("feedback:response-detail", "GET", "200 200 200 404 200 302 302", kw=pk("response_a"), note="dept A"),
     Row("feedback:response-detail", "GET", "200 404 404 404 200 302 302", kw=pk("response_b"), note=OTHER),
@@ -466,3 +469,51 @@ def test_every_url_with_an_object_in_it_has_an_other_department_row() -> None:
     department_owned = {row.url for row in MATRIX if row.note.startswith(OTHER)}
     needing = {row.url for row in MATRIX if row.kw is not None and row.note.startswith("dept")}
     assert needing <= department_owned, sorted(needing - department_owned)
+
+
+# --- customer data on every customer-bearing page (issue 24, finding 1) ----------------------
+#: Pages and API reads that show a customer's name, e-mail or id, as (URL name, kwargs).
+CUSTOMER_PAGES: list[tuple[str, Kw | None]] = [
+    ("feedback:response-list", None),
+    ("feedback:response-detail", pk("response_a")),
+    ("api-response-list", None),
+    ("feedback:triage", None),
+    ("feedback:action-detail", pk("action_a")),
+    ("api-action-detail", pk("action_a")),
+    ("feedback:import-detail", pk("import_job_a")),
+    ("reports:dashboard", None),
+]
+
+
+@pytest.mark.parametrize("role", ["ambassador", "owner"])
+def test_manual_entry_with_another_departments_customer_leaks_it_on_no_page(
+    fast_world: World, role: str
+) -> None:
+    """As a scoped role of department A, log feedback with department B's customer's e-mail
+    and id, then read every customer-bearing page and API: B's customer (name, id, record)
+    appears nowhere, and the new response is not linked to them."""
+    from feedback.models import Response
+
+    w = fast_world
+    w.response_b, w.action_a, w.action_b, w.import_job_a  # noqa: B018  (B's customer exists, A has pages)
+    client = w.client_for(role)
+    reply = client.post(
+        reverse("feedback:manual-entry"),
+        {
+            "program": w.program_a.pk,
+            "channel": "phone",
+            "comment": "Called about a refund.",
+            "customer_email": w.customer_b.email,
+            "customer_external_id": w.customer_b.external_id,
+        },
+    )
+    assert reply.status_code == 302
+    entered = Response.objects.get(entered_by__username=role)
+    assert entered.customer_id != w.customer_b.pk
+    for name, kw in CUSTOMER_PAGES:
+        page = client.get(reverse(name, kwargs=kw(w) if kw else None))
+        if page.status_code != 200:
+            continue  # the role may not open this page at all (the matrix above says which)
+        text = page.content.decode()
+        assert w.customer_b.name not in text, f"{name} shows department B's customer's name to {role}"
+        assert f'"id": {w.customer_b.pk},' not in text.replace('"id":', '"id": ').replace("  ", " ")

@@ -90,7 +90,8 @@ def test_zendesk_signature_does_not_replace_the_token() -> None:
 
 def test_zendesk_rating_object_good_is_csat_5() -> None:
     (response,) = parse(fixture_bytes("zendesk", "satisfaction_rating.json")).responses
-    assert response.external_id == "208"
+    assert response.external_id == "35436"  # the rating's id (issue 23); the ticket is in answers
+    assert response.answers["ticket_id"] == 208
     assert response.scores == {"csat": 5}
     assert response.comment == "Awesome support!"
     assert response.customer.external_id == "7881"
@@ -100,7 +101,8 @@ def test_zendesk_rating_object_good_is_csat_5() -> None:
 
 def test_zendesk_trigger_bad_is_csat_1_with_requester() -> None:
     (response,) = parse(fixture_bytes("zendesk", "trigger_bad.json")).responses
-    assert response.external_id == "209"
+    assert response.external_id == "209"  # a trigger sends no rating id: the ticket is the key
+    assert response.answers["ticket_id"] == "209"
     assert response.scores == {"csat": 1}
     assert response.comment == "Nobody answered my question."
     assert (response.customer.email, response.customer.name) == ("jdoe@example.com", "Jane Doe")
@@ -164,3 +166,27 @@ def test_zendesk_arbitrary_headers_raise_only_signature_errors(headers: dict, si
     verify_or_signature_error(adapter, DOC_BODY, headers, SIGNED)
     merged = {**bearer(), "x-zendesk-webhook-signature": sig, "x-zendesk-webhook-signature-timestamp": ts}
     verify_or_signature_error(adapter, DOC_BODY, merged, SIGNED)
+
+
+def test_zendesk_external_id_is_the_rating_id_not_the_ticket(  # issue 23
+) -> None:
+    payload = json.loads(fixture_bytes("zendesk", "satisfaction_rating.json"))
+    (first,) = parse(json.dumps(payload).encode()).responses
+    payload["satisfaction_rating"]["id"] = 35437  # a second rating on the same ticket 208
+    (second,) = parse(json.dumps(payload).encode()).responses
+    assert (first.external_id, second.external_id) == ("35436", "35437")
+    assert first.answers["ticket_id"] == second.answers["ticket_id"] == 208
+
+
+def test_zendesk_keeps_the_ratings_own_time() -> None:
+    (response,) = parse(fixture_bytes("zendesk", "satisfaction_rating.json")).responses
+    assert response.submitted_at == datetime(2011, 7, 20, 22, 55, 29, tzinfo=UTC)
+    assert response.updated_at == datetime(2011, 7, 20, 22, 55, 29, tzinfo=UTC)
+
+
+def test_zendesk_trigger_with_a_rating_id_uses_it() -> None:
+    payload = json.loads(fixture_bytes("zendesk", "trigger_bad.json"))
+    payload["ticket"]["satisfaction"]["id"] = "35440"
+    (response,) = parse(json.dumps(payload).encode()).responses
+    assert response.external_id == "35440"
+    assert response.answers["ticket_id"] == "209"

@@ -18,7 +18,7 @@ from django.db.models import Min, Q
 from django.utils import timezone
 
 ATTEMPTS = ("voicemail", "no_answer", "email_sent")
-REASON = "Migration 0009_h4: records say only what happened"
+REASON = "Migration 0010: records say only what happened"
 
 
 def _history(HistoricalActionItem, ActionItem, action, now):  # noqa: N803
@@ -80,6 +80,6 @@ def forward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("feedback", "0009_h4_honest_loops_and_customer_mail")]
+    dependencies = [("feedback", "0009_honest_loops_and_customer_mail")]
 
     operations = [migrations.RunPython(forward, migrations.RunPython.noop)]

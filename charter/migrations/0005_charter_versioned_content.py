@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("charter", "0004_h3_inbox"),
+        ("charter", "0004_inbox"),
     ]
 
     operations = [

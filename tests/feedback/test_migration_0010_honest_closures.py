@@ -1,4 +1,4 @@
-"""Migration 0009_h4 makes existing records say only what happened, and reverses cleanly."""
+"""Migration 0010 makes existing records say only what happened, and reverses cleanly."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 BEFORE = ("feedback", "0008_source_leading_indexes")
-AFTER = ("feedback", "0009_h4_honest_closures_data")
+AFTER = ("feedback", "0010_honest_closures_data")
 
 
 def _migrate(target: list[tuple[str, str]]) -> MigrationExecutor:
@@ -74,7 +74,7 @@ def test_fake_closures_reopen_and_attempts_stop_counting_as_contact() -> None:
     assert rows["honest"].status == "resolved" and rows["honest"].version == 1  # untouched
     History = apps.get_model("feedback", "HistoricalActionItem")
     reasons = set(History.objects.filter(id=told.pk).values_list("history_change_reason", flat=True))
-    assert any(r.startswith("Migration 0009_h4") for r in reasons)
+    assert any(r.startswith("Migration 0010") for r in reasons)
 
 
 @pytest.mark.django_db(transaction=True)
