@@ -9,6 +9,8 @@ from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
+from charter.models import User as CurrentUser
+
 BEFORE = ("feedback", "0008_source_leading_indexes")
 AFTER = ("feedback", "0010_honest_closures_data")
 
@@ -29,7 +31,9 @@ def test_fake_closures_reopen_and_attempts_stop_counting_as_contact() -> None:
         ActionItem = apps.get_model("feedback", "ActionItem")
         ContactLog = apps.get_model("feedback", "ContactLog")
         now = timezone.now()
-        user = User.objects.create(username="mig-user")
+        # people and departments through today's models (the charter app is migrated to its
+        # latest state), read back through the historical ones
+        user = User.objects.get(pk=CurrentUser.objects.create(username="mig-user").pk)
         dept = Department.objects.create(name="Mig", slug="mig")
         base = {"department": dept, "owner": user, "due_at": now, "loop": "inner"}
         told = ActionItem.objects.create(

@@ -152,6 +152,10 @@ def test_actual_rules_are_field_errors_not_500(leader_client) -> None:
     )
     assert bad_dates.status_code == 400 and "target_date" in bad_dates.json()
     page = leader_client.post(f"/success/measures/{churn.pk}/actuals/", {"date": "9999-12-31", "value": "12"})
+    # a far date is outside the range every request-facing date field accepts (issue 24)
+    assert page.status_code == 400 and "Choose a date between" in page.content.decode()
+    soon = (timezone.localdate() + dt.timedelta(days=3)).isoformat()
+    page = leader_client.post(f"/success/measures/{churn.pk}/actuals/", {"date": soon, "value": "12"})
     assert page.status_code == 400 and "cannot be in the future" in page.content.decode()
 
 
@@ -215,9 +219,9 @@ def test_progress_never_outside_the_rules_on_the_demo(db) -> None:
         assert SuccessMeasure.objects.get(pk=m.pk).min_answers == 30
 
 
-def test_far_future_filter_dates_are_not_a_500(leader_client) -> None:
+def test_far_future_filter_dates_are_a_field_error_not_a_500(leader_client) -> None:
     reply = leader_client.get("/api/v1/metrics/?metric=nps&group_by=month&from=2026-01-01&to=9999-12-31")
-    assert reply.status_code == 200
+    assert reply.status_code == 400 and "to" in reply.json()
 
 
 def _csv(reply) -> str:  # type: ignore[no-untyped-def]
