@@ -36,7 +36,7 @@ from .notifications import notifications_held
 from .processing import response_process
 from .sla import DEFAULT_POLICIES
 
-RESPONSES = 300
+RESPONSES = 780
 DAYS = 180
 
 THEMES: list[tuple[str, str, str, str]] = [
