@@ -15,6 +15,7 @@ from . import selectors, services
 from .models import MissionMoment, SuccessMeasure
 from .serializers import (
     MeasureActualSerializer,
+    MeasureValidateSerializer,
     MissionMomentSerializer,
     MomentFeatureSerializer,
     SuccessMeasureSerializer,
@@ -56,10 +57,17 @@ class SuccessMeasureViewSet(viewsets.ModelViewSet):
     def perform_destroy(self, instance: SuccessMeasure) -> None:
         services.success_measure_delete(measure=instance, by=self.request.user)
 
-    @extend_schema(request=None, responses={200: SuccessMeasureSerializer})
+    @extend_schema(request=MeasureValidateSerializer, responses={200: SuccessMeasureSerializer})
     @action(detail=True, methods=["post"])
     def validate(self, request: Request, pk: str) -> Response:
-        measure = services.success_measure_validate(measure=self.get_object(), by=request.user)
+        body = MeasureValidateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        measure = services.success_measure_validate(
+            measure=self.get_object(),
+            by=request.user,
+            note=body.validated_data["note"],
+            evidence_url=body.validated_data["evidence_url"],
+        )
         return Response(self.get_serializer(selectors.success_measure_get(pk=measure.pk)).data)
 
     @extend_schema(request=MeasureActualSerializer, responses={200: MeasureActualSerializer(many=True)})

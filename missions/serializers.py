@@ -29,9 +29,20 @@ class SuccessMeasureSerializer(serializers.ModelSerializer):
         fields = [
             "id", "name", "kind", "unit", "direction", "baseline_value", "baseline_date", "target_value",
             "target_date", "owner_department", "department_goal", "scope_departments", "money_assumptions",
-            "is_validated", "validated_by", "validated_at", "position", "actuals",
+            "is_validated", "validated_by", "validated_at", "validation_note", "validation_evidence_url",
+            "returned_at", "return_question", "position", "actuals",
         ]  # fmt: skip
-        read_only_fields = ["validated_at", "position"]
+        read_only_fields = [
+            "validated_at", "validation_note", "validation_evidence_url", "returned_at", "return_question",
+            "position",
+        ]  # fmt: skip
+
+
+class MeasureValidateSerializer(serializers.Serializer):
+    """Finance's validation: what they checked (into the audit trail), and optional evidence."""
+
+    note = serializers.CharField(max_length=2000)
+    evidence_url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class MissionMomentSerializer(serializers.ModelSerializer):

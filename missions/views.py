@@ -14,6 +14,7 @@ from charter.document_views import DocumentKind, form_add_validation_error, vali
 
 from . import selectors, services
 from .forms import (
+    FigureValidateForm,
     MeasureActualForm,
     MissionMomentForm,
     MissionVersionForm,
@@ -104,6 +105,7 @@ def measure_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     ctx = {
         "measure": measure,
         "actual_form": MeasureActualForm(),
+        "validate_form": FigureValidateForm(),
         "audit": changes,
         "can_edit": request.user.is_cx_leader or request.user.is_superuser,
         "can_validate": request.user.is_finance or request.user.is_superuser,
@@ -117,8 +119,17 @@ def measure_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def measure_validate_view(request: HttpRequest, pk: int) -> HttpResponse:
     measure = _measure(pk)
+    form = FigureValidateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("missions:measure-detail", pk=pk)
     try:
-        services.success_measure_validate(measure=measure, by=request.user)
+        services.success_measure_validate(
+            measure=measure,
+            by=request.user,
+            note=form.cleaned_data["note"],
+            evidence_url=form.cleaned_data["evidence_url"],
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(validation_messages(exc)))
         return redirect("missions:measure-detail", pk=pk)

@@ -9,8 +9,11 @@ from django import forms
 from django.db.models import QuerySet
 
 from charter.models import Department, User
+from missions.forms import FigureReturnForm, FigureValidateForm
 
 from .models import RoiAssumption
+
+__all__ = ["FigureReturnForm", "FigureValidateForm", "ReportRequestForm", "RoiAssumptionForm"]
 
 
 class RoiAssumptionForm(forms.ModelForm):
