@@ -10,6 +10,7 @@ from .models import (
     DepartmentGoal,
     GovernanceActivity,
     GovernanceMeeting,
+    InboxItem,
     JourneyStage,
     MaturityAssessment,
     MaturityScore,
@@ -66,3 +67,11 @@ for model in (
     MaturityScore,
 ):
     admin.site.register(model, SimpleHistoryAdmin)
+
+
+@admin.register(InboxItem)
+class InboxItemAdmin(admin.ModelAdmin):
+    list_display = ("user", "kind", "text", "created_at", "read_at", "email_status")
+    list_filter = ("kind", "email_status")
+    search_fields = ("text", "user__username")
+    raw_id_fields = ("user",)

@@ -19,6 +19,12 @@ class User(AbstractUser):
     slack_webhook_url = models.URLField(blank=True, help_text="Incoming-webhook URL for personal alerts.")
     notify_by_email = models.BooleanField(default=True)
     daily_digest = models.BooleanField(default=False, help_text="One e-mail a day instead of one per event.")
+    inbox_email = models.BooleanField(
+        "e-mail my inbox", default=True, help_text="Also send an e-mail for each item that lands in my inbox."
+    )
+    # Kept by ``charter.inbox`` (increment on notify, recount on read): the bell on every page
+    # reads it from the user row the request loaded anyway, so no page pays a query for it.
+    inbox_unread = models.PositiveIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["first_name", "last_name", "username"]
@@ -129,6 +135,60 @@ class Touchpoint(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- Inbox ------------------------------------------------------------------------------------
+
+
+class InboxItem(models.Model):
+    """Something waiting for one person ("Mission v3 awaits your approval"), shown under the bell.
+
+    The row is also the outbox of its e-mail: ``email_status`` is empty when the person does
+    not want (or cannot get) e-mail, ``pending`` until sent, then ``sent`` or ``failed`` with
+    the reason; the beat retries pending and failed rows (see ``charter.inbox``).
+    """
+
+    class EmailStatus(models.TextChoices):
+        NONE = "", "Not e-mailed"
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="inbox_items")
+    kind = models.CharField(max_length=40, help_text="What happened: approval-requested, draft-returned, ...")
+    text = models.CharField(max_length=300)
+    url = models.CharField(max_length=500, blank=True)
+    body = models.TextField(blank=True)
+    dedupe_key = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    email_status = models.CharField(max_length=10, choices=EmailStatus.choices, blank=True, default="")
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_error = models.CharField(max_length=300, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "read_at"], name="inbox_user_read"),
+            models.Index(
+                fields=["email_status"],
+                name="inbox_email_due",
+                condition=models.Q(email_status__in=["pending", "failed"]),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "dedupe_key"], condition=~models.Q(dedupe_key=""), name="inbox_unique_dedupe"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.text}"
+
+    @property
+    def is_unread(self) -> bool:
+        return self.read_at is None
 
 
 # --- Versioned governance documents ------------------------------------------------------

@@ -1,9 +1,12 @@
 from django.urls import path
 
-from . import views
+from . import inbox_views, views
 
 app_name = "charter"
 urlpatterns = [
+    path("inbox/", inbox_views.inbox_view, name="inbox"),
+    path("inbox/read/", inbox_views.inbox_read_view, name="inbox-read"),
+    path("inbox/preference/", inbox_views.inbox_preference_view, name="inbox-preference"),
     path("charter/", views.charter_view, name="charter"),
     path("charter/pdf/", views.charter_pdf_view, name="charter-pdf"),
     path("charter/history/", views.charter_history_view, name="charter-history"),
