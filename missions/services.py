@@ -20,9 +20,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import Max
+from django.urls import reverse
 from django.utils import timezone
 
+from charter.inbox import inbox_notify
 from charter.models import User
+from charter.roles import Role
 
 from .models import FinanceValidated, MeasureActual, MissionMoment, SuccessMeasure
 
@@ -60,6 +63,34 @@ def validation_check_question(question: str) -> str:
     return question
 
 
+def validation_return_notify(*, title: str, kind_label: str, question: str, url: str, by: User) -> None:
+    """Tell the CX leaders (inbox, and e-mail for those who want it) that finance returned a figure."""
+    leaders = User.objects.filter(groups__name=Role.CX_LEADER.label, is_active=True).distinct()
+    inbox_notify(
+        users=list(leaders),
+        kind="validation_returned",
+        text=f"Finance returned {kind_label} “{title[:120]}” with a question",
+        body=f"{by} asks: {question}\n\nAnswer by editing the figure; it then goes back to finance.",
+        url=url,
+        exclude=by,
+    )
+
+
+def validation_answer_notify(
+    *, title: str, kind_label: str, finance: User | None, url: str, by: User
+) -> None:
+    """Tell the finance partner who asked that the CX leader answered: the figure is back in their queue."""
+    if finance is None:
+        return
+    inbox_notify(
+        users=[finance],
+        kind="validation_answered",
+        text=f"{by} answered your question on {kind_label} “{title[:120]}”",
+        url=url,
+        exclude=by,
+    )
+
+
 def meaning_changes(*, stored: FinanceValidated, new: dict[str, object]) -> list[str]:
     """The meaning fields whose value differs between the stored row and ``new``."""
     before = stored.meaning()
@@ -92,6 +123,13 @@ def success_measure_save(
             cleared = True
         if stored.returned_at is not None:
             measure.return_clear()
+            validation_answer_notify(
+                title=measure.name,
+                kind_label="the success measure",
+                finance=stored.returned_by,
+                url=reverse("reports:validation-queue") + f"#measure-{measure.pk}",
+                by=by,
+            )
     if measure.pk is None and not measure.position:
         measure.position = (SuccessMeasure.objects.aggregate(p=Max("position"))["p"] or 0) + 1
     measure._history_user = by  # type: ignore[attr-defined]
@@ -135,6 +173,13 @@ def success_measure_return(*, measure: SuccessMeasure, by: User, question: str) 
     measure._history_user = by  # type: ignore[attr-defined]
     measure._change_reason = f"Returned by finance: {question}"[:100]  # type: ignore[attr-defined]
     measure.save(update_fields=["returned_by", "returned_at", "return_question"])
+    validation_return_notify(
+        title=measure.name,
+        kind_label="the success measure",
+        question=question,
+        url=reverse("missions:measure-detail", kwargs={"pk": measure.pk}),
+        by=by,
+    )
     return measure
 
 

@@ -24,12 +24,18 @@ from django.core.mail import EmailMessage
 from django.db import close_old_connections, connection, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from charter.models import Department, User
 from charter.roles import Role
 from charter.selectors import department_ids_for
-from missions.services import validation_check_note, validation_check_question
+from missions.services import (
+    validation_answer_notify,
+    validation_check_note,
+    validation_check_question,
+    validation_return_notify,
+)
 
 from . import charts, selectors
 from .models import Report, ReportDelivery, RoiAssumption
@@ -67,6 +73,7 @@ def roi_assumption_save(*, assumption: RoiAssumption | None, data: dict[str, Any
         assumption = RoiAssumption.objects.select_for_update().get(pk=assumption.pk)
     stored_validated = assumption.is_validated
     stored_returned = assumption.is_returned
+    asked_by = assumption.returned_by
     before = assumption.meaning() if assumption.pk else {}
     for name, value in data.items():
         setattr(assumption, name, value)
@@ -81,6 +88,13 @@ def roi_assumption_save(*, assumption: RoiAssumption | None, data: dict[str, Any
         assumption._change_reason = ("Validation cleared: " + ", ".join(changed) + " changed")[:100]  # type: ignore[attr-defined]
     if stored_returned:
         assumption.return_clear()
+        validation_answer_notify(
+            title=assumption.segment,
+            kind_label="the ROI assumptions",
+            finance=asked_by,
+            url=reverse("reports:validation-queue") + f"#assumption-{assumption.pk}",
+            by=by,
+        )
     assumption.updated_by = by
     assumption._history_user = by  # type: ignore[attr-defined]
     assumption.full_clean()
@@ -118,6 +132,13 @@ def roi_assumption_return(*, assumption: RoiAssumption, by: User, question: str)
     assumption._history_user = by  # type: ignore[attr-defined]
     assumption._change_reason = f"Returned by finance: {question}"[:100]  # type: ignore[attr-defined]
     assumption.save(update_fields=["returned_by", "returned_at", "return_question"])
+    validation_return_notify(
+        title=assumption.segment,
+        kind_label="the ROI assumptions",
+        question=question,
+        url=reverse("reports:roi-assumption-edit", kwargs={"pk": assumption.pk}),
+        by=by,
+    )
     return assumption
 
 

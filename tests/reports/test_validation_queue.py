@@ -210,3 +210,19 @@ def test_a_200_character_name_is_shown_whole(leader: User, finance_client: Clien
     name = ("Net revenue retained from enterprise customers in the DACH region " * 4)[:200]
     SuccessMeasureFactory(name=name, baseline_value=Decimal("1"), baseline_date=dt.date(2026, 1, 1))
     assert name in finance_client.get(QUEUE).content.decode()
+
+
+def test_returning_puts_the_question_in_the_cx_leaders_inbox_and_the_answer_in_finances(
+    leader: User, finance: User
+) -> None:
+    from charter.models import InboxItem
+    from reports.services import roi_assumption_return
+
+    a = _assumption(leader, "Retail")
+    roi_assumption_return(assumption=a, by=finance, question="Is 30 % churn yearly or quarterly?")
+    item = InboxItem.objects.get(user=leader, kind="validation_returned")
+    assert "Retail" in item.text and "Is 30 % churn yearly or quarterly?" in item.body
+    a.refresh_from_db()
+    roi_assumption_save(assumption=a, data={"notes": "Yearly, from the 2025 plan."}, by=leader)
+    answer = InboxItem.objects.get(user=finance, kind="validation_answered")
+    assert f"#assumption-{a.pk}" in answer.url
