@@ -21,6 +21,7 @@ from django.db.models import F, Model, QuerySet, Value
 from django.urls import reverse
 
 from charter.models import Department, DepartmentGoal, User
+from missions.formatting import figure_format, measure_figure
 from missions.models import FinanceValidated, SuccessMeasure
 
 from .models import RoiAssumption
@@ -54,6 +55,47 @@ class QueueItem:
     waiting_since: datetime | None
     last_validation: Any | None  # the audit record of the last validation, if any
     changes: list[Change] = field(default_factory=list)
+
+    @property
+    def summary(self) -> str:
+        """The figure as it is now, in its own units: what finance is asked to vouch for."""
+        f = self.figure
+        if isinstance(f, SuccessMeasure):
+
+            def shown(value: Any) -> str:
+                return measure_figure(value, kind=f.kind, unit_text=f.unit)
+
+            parts = [f"{f.get_kind_display()}, {f.get_direction_display().lower()}"]
+            base = shown(f.baseline_value)
+            if f.baseline_date:
+                base += f" on {f.baseline_date:%-d %b %Y}"
+            parts.append(f"baseline {base}")
+            target = shown(f.target_value)
+            if f.target_date:
+                target += f" by {f.target_date:%-d %b %Y}"
+            parts.append(f"target {target}")
+            if f.owner_department:
+                parts.append(f"owned by {f.owner_department.name}")
+            return "; ".join(parts)
+        assert isinstance(f, RoiAssumption)
+
+        def money(value: Any) -> str:
+            return figure_format(value, unit="money", currency=f.currency)
+
+        def pct(value: Any) -> str:
+            return figure_format(value, unit="percent")
+
+        whose = (
+            f"Customers of {f.department.name}"
+            if f.department
+            else "Default segment (customers of departments without a segment of their own)"
+        )
+        return (
+            f"{whose}; customer value per year {money(f.customer_value_per_year)}; "
+            f"yearly churn of detractors {pct(f.churn_rate_detractor)}, passives "
+            f"{pct(f.churn_rate_passive)}, promoters {pct(f.churn_rate_promoter)}; cost per contact "
+            f"{money(f.cost_per_contact)}; cost to serve {money(f.cost_to_serve)} a year"
+        )
 
     @property
     def key(self) -> str:
