@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -12,8 +13,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from . import selectors, services
-from .models import MissionMoment, SuccessMeasure
+from .models import MeasureActual, MissionMoment, SuccessMeasure
 from .serializers import (
+    ActualCorrectionSerializer,
     MeasureActualSerializer,
     MeasureValidateSerializer,
     MissionMomentSerializer,
@@ -86,6 +88,35 @@ class SuccessMeasureViewSet(viewsets.ModelViewSet):
             )
             return Response(MeasureActualSerializer(actual).data, status=status.HTTP_201_CREATED)
         return Response(MeasureActualSerializer(measure.actuals.all(), many=True).data)
+
+    @extend_schema(
+        request=ActualCorrectionSerializer,
+        responses={200: MeasureActualSerializer, 204: None},
+        summary="Correct (PATCH) or delete (DELETE) an entered actual, with a reason",
+    )
+    @action(
+        detail=True,
+        methods=["patch", "delete"],
+        url_path=r"actuals/(?P<actual_pk>[0-9]+)",
+        serializer_class=ActualCorrectionSerializer,
+    )
+    def actual_detail(self, request: Request, pk: str, actual_pk: str) -> Response:
+        measure = self.get_object()
+        actual = get_object_or_404(MeasureActual, pk=actual_pk, measure=measure)
+        body = ActualCorrectionSerializer(data=request.data or request.query_params)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        if request.method == "DELETE":
+            services.measure_actual_delete(actual=actual, by=request.user, reason=data["reason"])
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        actual = services.measure_actual_correct(
+            actual=actual,
+            by=request.user,
+            reason=data["reason"],
+            value=data.get("value"),
+            on=data.get("date"),
+        )
+        return Response(MeasureActualSerializer(actual).data)
 
 
 @extend_schema(tags=["Mission Moments"])

@@ -28,6 +28,7 @@ class SuccessMeasureForm(forms.ModelForm):
         fields = [
             "name", "kind", "unit", "direction", "baseline_value", "baseline_date", "target_value",
             "target_date", "owner_department", "department_goal", "scope_departments", "money_assumptions",
+            "min_answers",
         ]  # fmt: skip
         widgets = {
             "baseline_date": DATE,
@@ -43,12 +44,27 @@ class SuccessMeasureForm(forms.ModelForm):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["department_goal"].queryset = DepartmentGoal.objects.select_related("department")
         self.fields["owner_department"].queryset = Department.objects.all()
+        self.fields["min_answers"].required = False
+
+    def clean_min_answers(self) -> int:
+        return self.cleaned_data.get("min_answers") or 30
 
 
 class MeasureActualForm(forms.Form):
     date = forms.DateField(widget=DATE)
     value = forms.DecimalField(max_digits=14, decimal_places=2)
     note = forms.CharField(max_length=200, required=False)
+
+
+class ActualChangeForm(forms.Form):
+    """Correct or delete an entered actual: the reason goes into the audit trail."""
+
+    reason = forms.CharField(
+        max_length=100, help_text="Why: kept in the audit trail with the old and new values."
+    )
+    value = forms.DecimalField(max_digits=14, decimal_places=2, required=False)
+    date = forms.DateField(widget=DATE, required=False)
+    delete = forms.BooleanField(required=False)
 
 
 class MissionMomentForm(forms.ModelForm):

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+import datetime as dt
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from charter.models import Department, DepartmentGoal, Touchpoint, VersionedDocument
@@ -129,6 +134,11 @@ class SuccessMeasure(FinanceValidated):
     )
     money_assumptions = models.TextField(blank=True)
     position = models.PositiveIntegerField(default=0)
+    min_answers = models.PositiveIntegerField(
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(100_000)],
+        help_text="For CX kinds: a month with fewer answers shows no score and never becomes the latest.",
+    )
     history = HistoricalRecords(m2m_fields=[scope_departments])
 
     # Editing any of these after finance validated them clears the validation: each changes
@@ -145,6 +155,7 @@ class SuccessMeasure(FinanceValidated):
         "department_goal",
         "scope_departments",
         "money_assumptions",
+        "min_answers",  # fewer answers needed: another month can become the latest value
     )
     VALIDATION_IGNORED_FIELDS = (
         "id",
@@ -164,6 +175,36 @@ class SuccessMeasure(FinanceValidated):
     def is_cx_metric(self) -> bool:
         return self.kind in self.CX_KINDS
 
+    def value_range(self) -> tuple[Decimal | None, Decimal | None]:
+        """The values this measure's unit allows (``None`` = unbounded on that side)."""
+        return value_range(kind=self.kind, unit_text=self.unit)
+
+    def value_errors(self, value: Decimal | None) -> str | None:
+        """Why ``value`` is impossible for this measure's unit, or None."""
+        if value is None:
+            return None
+        lo, hi = self.value_range()
+        if lo is not None and value < lo:
+            return f"Must be at least {lo} for this unit." if lo else "Cannot be negative for this unit."
+        if hi is not None and value > hi:
+            return f"Must be at most {hi} for this unit."
+        return None
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        for name in ("baseline_value", "target_value"):
+            problem = self.value_errors(getattr(self, name))
+            if problem:
+                errors[name] = problem
+        for name in ("baseline_date",):
+            value = getattr(self, name)
+            if value is not None and value < EARLIEST_DATE:
+                errors[name] = f"Enter a date from {EARLIEST_DATE:%d %b %Y} on."
+        if self.baseline_date and self.target_date and self.target_date <= self.baseline_date:
+            errors["target_date"] = "The target date must come after the baseline date."
+        if errors:
+            raise ValidationError(errors)
+
     @property
     def latest_actual(self) -> MeasureActual | None:
         """Last actual by date; uses the prefetched list when the selector loaded one."""
@@ -171,8 +212,38 @@ class SuccessMeasure(FinanceValidated):
         return actuals[-1] if actuals else None
 
 
+EARLIEST_DATE = dt.date(2000, 1, 1)  # a sane start: nothing the programme measured is older
+LATEST_DATE = dt.date(2100, 12, 31)  # beyond any target date anybody sets
+
+
+def value_range(*, kind: str, unit_text: str = "") -> tuple[Decimal | None, Decimal | None]:
+    """Percentages 0–100, NPS −100..100, CES 1–7; counts and money at least 0; a unit that
+    says it may go negative ("±", "net", "change", "delta") is unbounded."""
+    from .formatting import unit_for_measure
+
+    text = (unit_text or "").lower()
+    if kind == "nps":
+        return Decimal(-100), Decimal(100)
+    if kind == "ces":
+        return Decimal(1), Decimal(7)
+    if any(word in text for word in ("±", "+/-", "net", "change", "delta")):
+        return None, None
+    fmt, _ = unit_for_measure(kind=kind, unit_text=unit_text)
+    if fmt == "percent":
+        return Decimal(0), Decimal(100)
+    if fmt in ("money", "count"):
+        return Decimal(0), None
+    return None, None
+
+
 class MeasureActual(models.Model):
-    """A value of a measure at a date: entered by hand or computed from feedback."""
+    """A value of a measure at a date: entered by hand or computed from feedback.
+
+    Computed actuals carry ``count`` (the answers behind them) and ``stats`` (the counts a
+    significance test needs: promoters/passives/detractors, satisfied, or mean and SD); they are
+    recorded for complete months only. Rules: the date is not in the future nor before
+    ``EARLIEST_DATE``, and the value is possible for the measure's unit.
+    """
 
     class Origin(models.TextChoices):
         MANUAL = "manual", "Entered"
@@ -186,6 +257,8 @@ class MeasureActual(models.Model):
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    count = models.PositiveIntegerField(null=True, blank=True, help_text="Answers behind a computed value.")
+    stats = models.JSONField(default=dict, blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -196,6 +269,21 @@ class MeasureActual(models.Model):
 
     def __str__(self) -> str:
         return f"{self.measure} @ {self.date}: {self.value}"
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        today = timezone.now().date()
+        if self.date is not None:
+            if self.date > today:
+                errors["date"] = "An actual is measured: its date cannot be in the future."
+            elif self.date < EARLIEST_DATE:
+                errors["date"] = f"Enter a date from {EARLIEST_DATE:%d %b %Y} on."
+        if self.measure_id is not None and self.value is not None:
+            problem = self.measure.value_errors(Decimal(self.value))
+            if problem:
+                errors["value"] = problem
+        if errors:
+            raise ValidationError(errors)
 
 
 class MissionVersion(VersionedDocument):

@@ -5,8 +5,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import Prefetch, QuerySet
 
+from .measure_status import measure_status
 from .models import MeasureActual, MissionMoment, SuccessMeasure
 
 
@@ -20,6 +23,15 @@ def success_measure_list() -> QuerySet[SuccessMeasure]:
             "actuals", queryset=MeasureActual.objects.select_related("entered_by").order_by("date", "origin")
         ),
     )
+
+
+def success_measures_with_status(*, today: dt.date | None = None) -> list[SuccessMeasure]:
+    """``success_measure_list`` with each measure's ``status`` (latest value, progress)."""
+    measures = list(success_measure_list())
+    for measure in measures:
+        measure.status = measure_status(measure, today=today)
+        measure.progress = measure.status.progress
+    return measures
 
 
 def success_measure_get(*, pk: int) -> SuccessMeasure | None:

@@ -191,37 +191,104 @@ def success_measure_delete(*, measure: SuccessMeasure, by: User) -> None:
     measure.delete()
 
 
+def _require_actual_editor(user: User) -> None:
+    if not (user.is_cx_leader or user.is_finance or user.is_superuser):
+        raise PermissionDenied("Only CX leaders and finance partners enter actuals.")
+
+
 @transaction.atomic
 def measure_actual_enter(
     *, measure: SuccessMeasure, on: dt.date, value: Decimal, by: User, note: str = ""
 ) -> MeasureActual:
-    """Hand-entered actuals are for business measures; CX measures are computed from feedback."""
-    if not (by.is_cx_leader or by.is_finance or by.is_superuser):
-        raise PermissionDenied("Only CX leaders and finance partners enter actuals.")
+    """Hand-entered actuals are for business measures; CX measures are computed from feedback.
+    Entering a second value for the same date corrects the first (the audit trail keeps both)."""
+    _require_actual_editor(by)
     if measure.is_cx_metric:
         raise ValidationError({"value": "This measure is computed from feedback; it is not entered by hand."})
-    actual, _ = MeasureActual.objects.update_or_create(
-        measure=measure,
-        date=on,
-        origin=MeasureActual.Origin.MANUAL,
-        defaults={"value": value, "note": note, "entered_by": by},
-    )
+    actual = (
+        MeasureActual.objects.select_for_update()
+        .filter(measure=measure, date=on, origin=MeasureActual.Origin.MANUAL)
+        .first()
+    ) or MeasureActual(measure=measure, date=on, origin=MeasureActual.Origin.MANUAL)
+    if actual.pk is not None:
+        actual._change_reason = (
+            f"entered again: {note}" if note else "entered again"
+        )  # simple-history's reason
+    actual.value, actual.note, actual.entered_by = value, note, by
     actual.full_clean()
+    actual.save()
+    return actual
+
+
+def _reason_required(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why: the audit trail keeps the reason with the change."})
+    return reason[:100]
+
+
+@transaction.atomic
+def measure_actual_correct(
+    *, actual: MeasureActual, by: User, reason: str, value: Decimal | None = None, on: dt.date | None = None
+) -> MeasureActual:
+    """Correct an entered actual's value or date, with a reason; the audit trail keeps old → new."""
+    _require_actual_editor(by)
+    reason = _reason_required(reason)
+    if actual.origin == MeasureActual.Origin.COMPUTED:
+        raise ValidationError(
+            {"value": "Computed actuals come from feedback; correct the responses instead."}
+        )
+    actual = MeasureActual.objects.select_for_update().select_related("measure").get(pk=actual.pk)
+    if value is not None:
+        actual.value = value
+    if on is not None:
+        actual.date = on
+    actual.entered_by = by
+    actual.full_clean()
+    actual._change_reason = reason
+    actual.save()
     return actual
 
 
 @transaction.atomic
+def measure_actual_delete(*, actual: MeasureActual, by: User, reason: str) -> None:
+    """Delete an entered actual, with a reason (kept in the audit trail with the old value)."""
+    _require_actual_editor(by)
+    reason = _reason_required(reason)
+    if actual.origin == MeasureActual.Origin.COMPUTED:
+        raise ValidationError({"value": "Computed actuals come from feedback; they are not deleted by hand."})
+    actual._change_reason = reason
+    actual.delete()
+
+
+@transaction.atomic
 def measure_actual_record_computed(
-    *, measure: SuccessMeasure, on: dt.date, value: Decimal | float
+    *,
+    measure: SuccessMeasure,
+    on: dt.date,
+    value: Decimal | float,
+    count: int | None = None,
+    stats: dict | None = None,
 ) -> MeasureActual:
-    """The hook the feedback side calls with a value it aggregated; idempotent per (measure, date)."""
+    """The hook the feedback side calls with a value it aggregated over a complete month;
+    idempotent per (measure, date). ``count`` answers; ``stats`` the counts behind the value."""
     actual, _ = MeasureActual.objects.update_or_create(
         measure=measure,
         date=on,
         origin=MeasureActual.Origin.COMPUTED,
-        defaults={"value": Decimal(str(round(float(value), 2)))},
+        defaults={"value": Decimal(str(round(float(value), 2))), "count": count, "stats": stats or {}},
     )
     return actual
+
+
+def measure_actual_computed_prune(*, measure: SuccessMeasure, keep: set[dt.date]) -> int:
+    """Drop computed actuals of months no longer computed (a month not over, or emptied)."""
+    deleted, _ = (
+        MeasureActual.objects.filter(measure=measure, origin=MeasureActual.Origin.COMPUTED)
+        .exclude(date__in=keep)
+        .delete()
+    )
+    return deleted
 
 
 # --- Mission Moments ------------------------------------------------------------------------

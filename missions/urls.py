@@ -13,6 +13,11 @@ urlpatterns = [
     path("success/measures/<int:pk>/edit/", views.measure_edit_view, name="measure-edit"),
     path("success/measures/<int:pk>/validate/", views.measure_validate_view, name="measure-validate"),
     path("success/measures/<int:pk>/actuals/", views.measure_actual_view, name="measure-actual"),
+    path(
+        "success/measures/<int:pk>/actuals/<int:actual_pk>/",
+        views.measure_actual_change_view,
+        name="measure-actual-change",
+    ),
     path("moments/", views.moment_list_view, name="moments"),
     path("moments/<int:pk>/feature/", views.moment_feature_view, name="moment-feature"),
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,6 +16,7 @@ from charter.document_views import DocumentKind, form_add_validation_error, vali
 
 from . import selectors, services
 from .forms import (
+    ActualChangeForm,
     FigureValidateForm,
     MeasureActualForm,
     MissionMomentForm,
@@ -21,7 +24,8 @@ from .forms import (
     SuccessMeasureForm,
     SuccessStatementVersionForm,
 )
-from .models import MissionMoment, MissionVersion, SuccessStatementVersion
+from .measure_status import measure_status
+from .models import MeasureActual, MissionMoment, MissionVersion, SuccessMeasure, SuccessStatementVersion
 
 MISSION = DocumentKind(
     model=MissionVersion,
@@ -48,7 +52,7 @@ def mission_view(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def success_view(request: HttpRequest) -> HttpResponse:
-    ctx = {**SUCCESS.status(request.user), "measures": list(selectors.success_measure_list())}
+    ctx = {**SUCCESS.status(request.user), "measures": selectors.success_measures_with_status()}
     return render(request, "missions/success.html", ctx)
 
 
@@ -93,6 +97,41 @@ def measure_edit_view(request: HttpRequest, pk: int | None = None) -> HttpRespon
     return render(request, "missions/measure_form.html", {"form": form, "measure": measure}, status=status)
 
 
+def _actual_audit(measure: SuccessMeasure) -> list[dict[str, Any]]:
+    """Every change to the measure's actuals, newest first, as old → new values with the reason
+    (two queries: the history rows and their users)."""
+    records = list(
+        MeasureActual.history.filter(measure_id=measure.pk)
+        .select_related("history_user")
+        .order_by("history_date", "history_id")
+    )
+    last: dict[int, Any] = {}
+    out = []
+    verbs = {"+": "added", "~": "corrected", "-": "deleted"}
+    for record in records:
+        before = last.get(record.id)
+        changes = []
+        for name in ("date", "value", "note"):
+            new = getattr(record, name)
+            old = getattr(before, name) if before is not None else None
+            if record.history_type == "-":
+                changes.append({"field": name, "old": new, "new": None})
+            elif before is None or old != new:
+                changes.append({"field": name, "old": old, "new": new})
+        last[record.id] = record
+        if record.history_type == "~" and not changes:
+            continue
+        out.append(
+            {
+                "record": record,
+                "verb": verbs.get(record.history_type, record.history_type),
+                "changes": changes,
+                "reason": record.history_change_reason or "",
+            }
+        )
+    return list(reversed(out))[:100]
+
+
 @login_required
 def measure_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     measure = _measure(pk)
@@ -100,13 +139,19 @@ def measure_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     changes = []
     for i, record in enumerate(audit):
         prev = audit[i + 1] if i + 1 < len(audit) else None
-        fields = [c.field for c in record.diff_against(prev).changes] if prev else ["created"]
+        if prev:
+            diff = record.diff_against(prev).changes
+            fields = [f"{c.field}: {c.old if c.old not in (None, '') else '—'} → {c.new}" for c in diff]
+        else:
+            fields = ["created"]
         changes.append({"record": record, "fields": fields})
+    measure.status = measure_status(measure)
     ctx = {
         "measure": measure,
         "actual_form": MeasureActualForm(),
         "validate_form": FigureValidateForm(),
         "audit": changes,
+        "actual_audit": _actual_audit(measure),
         "can_edit": request.user.is_cx_leader or request.user.is_superuser,
         "can_validate": request.user.is_finance or request.user.is_superuser,
         "can_enter": not measure.is_cx_metric
@@ -156,7 +201,47 @@ def measure_actual_view(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "Actual recorded.")
             return redirect("missions:measure-detail", pk=pk)
+    measure.status = measure_status(measure)
     ctx = {"measure": measure, "actual_form": form, "audit": [], "can_enter": True}
+    return render(request, "missions/measure_detail.html", ctx, status=400)
+
+
+@login_required
+@require_POST
+def measure_actual_change_view(request: HttpRequest, pk: int, actual_pk: int) -> HttpResponse:
+    """Correct (new value and/or date) or delete an entered actual; both need a reason."""
+    measure = _measure(pk)
+    actual = get_object_or_404(MeasureActual, pk=actual_pk, measure=measure)
+    form = ActualChangeForm(request.POST)
+    if form.is_valid():
+        try:
+            if form.cleaned_data["delete"]:
+                services.measure_actual_delete(
+                    actual=actual, by=request.user, reason=form.cleaned_data["reason"]
+                )
+                messages.success(request, "Actual deleted; the audit trail keeps its value and your reason.")
+            else:
+                services.measure_actual_correct(
+                    actual=actual,
+                    by=request.user,
+                    reason=form.cleaned_data["reason"],
+                    value=form.cleaned_data["value"],
+                    on=form.cleaned_data["date"],
+                )
+                messages.success(request, "Actual corrected; the audit trail keeps old and new values.")
+        except ValidationError as exc:
+            form_add_validation_error(form, exc)
+        else:
+            return redirect("missions:measure-detail", pk=pk)
+    measure.status = measure_status(measure)
+    ctx = {
+        "measure": measure,
+        "actual_form": MeasureActualForm(),
+        "change_form": form,
+        "change_actual": actual,
+        "audit": [],
+        "can_enter": True,
+    }
     return render(request, "missions/measure_detail.html", ctx, status=400)
 
 

@@ -24,7 +24,7 @@ def line_chart(
 ) -> SafeString:
     """An SVG line chart of monthly scores; each point links to the responses behind it."""
     lo, hi = RANGES[metric]
-    left, right, top, bottom = 44, 12, 14, 34
+    left, right, top, bottom = 44, 12, 14, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     n = len(series)
 
@@ -35,10 +35,18 @@ def line_chart(
     for i, row in enumerate(series):
         x = round(left + (plot_w * (i + 0.5) / n), 1) if n else left
         score = row.get("score")
+        # Too few answers: no point on the line (a number that means nothing is not drawn);
+        # a month not over yet is labelled partial.
+        drawn = score is not None and not row.get("small_sample")
+        note = f"n = {row.get('count')}" if score is not None and not drawn else ""
+        if row.get("partial"):
+            note = f"{note}, partial" if note else "partial"
         points.append(
             {
                 "x": x,
-                "y": y_of(score) if score is not None else None,
+                "y": y_of(score) if drawn else None,
+                "note": note,
+                "note_y": height - bottom + 28,
                 "label": row.get("group"),
                 "score": score,
                 "count": row.get("count"),

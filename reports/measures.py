@@ -12,10 +12,11 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import Q
+from django.utils import timezone
 
 from feedback.models import Response
 from missions.models import SuccessMeasure
-from missions.services import measure_actual_record_computed
+from missions.services import measure_actual_computed_prune, measure_actual_record_computed
 
 from .metrics import metric_groups
 
@@ -29,18 +30,35 @@ def measure_responses(*, measure: SuccessMeasure):  # type: ignore[no-untyped-de
     return Response.objects.filter(scope)
 
 
-def measure_actuals_compute(*, measure: SuccessMeasure) -> int:
-    """Record one computed actual per month with answers; returns how many months were written."""
+_STATS_KEYS = {
+    "nps": ("promoters", "passives", "detractors", "margin_of_error"),
+    "csat": ("satisfied", "margin_of_error"),
+    "ces": ("sd", "ci_low", "ci_high"),
+}
+
+
+def measure_actuals_compute(*, measure: SuccessMeasure, today: dt.date | None = None) -> int:
+    """Record one computed actual per *complete* month with answers, with its count and the
+    counts a significance test needs; a month not over yet is not an actual (and one recorded
+    earlier is removed). Returns how many months were written."""
     if not measure.is_cx_metric:
         return 0
+    today = today or timezone.now().date()
     rows = metric_groups(responses=measure_responses(measure=measure), metric=measure.kind, group_by="month")
     written = 0
+    keep: set[dt.date] = set()
     for row in rows:
-        if row["score"] is None:
-            continue
         year, month = (int(part) for part in row["group"].split("-"))
-        measure_actual_record_computed(measure=measure, on=dt.date(year, month, 1), value=row["score"])
+        first = dt.date(year, month, 1)
+        if row["score"] is None or (year, month) >= (today.year, today.month):
+            continue
+        stats = {key: row.get(key) for key in _STATS_KEYS[measure.kind]}
+        measure_actual_record_computed(
+            measure=measure, on=first, value=row["score"], count=row["count"], stats=stats
+        )
+        keep.add(first)
         written += 1
+    measure_actual_computed_prune(measure=measure, keep=keep)
     return written
 
 

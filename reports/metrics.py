@@ -4,7 +4,10 @@
   response's scale), −100..100; 95 % margin of error 1.96·sqrt((p + d − (p − d)²)/n)·100.
 - CSAT = % of responses in the high band (the top two boxes of the scale).
 - CES = mean score normalised onto 1–7 (a 1–5 answer of 5 counts as 7). **Lower is better.**
-- Fewer than ``SMALL_SAMPLE`` answers: the figure is shown with a small-sample warning.
+- CSAT carries its 95 % margin (proportion), CES its Student-t confidence interval
+  (``reports.statistics``).
+- Fewer than ``SMALL_SAMPLE`` answers: ``small_sample`` (pages show "n = 2: too few answers").
+- Month groups carry ``partial``: true while the month is not over.
 - No answers: score ``None`` and count 0 — never a made-up zero.
 
 Every aggregate is one SQL query over ``Response``: Python never loops over responses.
@@ -17,16 +20,19 @@ from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import Avg, Count, F, FloatField, Q, QuerySet, Value
+from django.db.models import Avg, Count, F, FloatField, Q, QuerySet, StdDev, Value
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, Coalesce, TruncMonth
+from django.utils import timezone
 
 from feedback.models import Band, Response
+
+from . import statistics
 
 METRICS = ("nps", "csat", "ces")
 GROUP_BYS = ("month", "department", "program", "touchpoint", "source")
 GROUP_BY_SEPARATOR = ","
-SMALL_SAMPLE = 30
+SMALL_SAMPLE = statistics.MIN_ANSWERS
 DIRECTION = {"nps": "higher is better", "csat": "higher is better", "ces": "lower effort is better"}
 
 
@@ -61,7 +67,21 @@ def csat_score(*, high: int, count: int) -> float | None:
     return 100.0 * high / count if count else None
 
 
-def result_row(*, metric: str, group: str | None, label: str | None, agg: dict[str, Any]) -> dict[str, Any]:
+def month_partial(month_start: Any, *, today: Any = None) -> bool:
+    """Whether the month starting at ``month_start`` (date or datetime) is not over yet."""
+    today = today or timezone.now().date()
+    first = month_start.date() if hasattr(month_start, "date") and callable(month_start.date) else month_start
+    return (first.year, first.month) >= (today.year, today.month)
+
+
+def result_row(
+    *,
+    metric: str,
+    group: str | None,
+    label: str | None,
+    agg: dict[str, Any],
+    minimum: int | None = None,
+) -> dict[str, Any]:
     """Shape one aggregate row (as returned by the database) into the public result."""
     count = int(agg.get("count") or 0)
     row: dict[str, Any] = {"group": group, "label": label, "count": count}
@@ -80,10 +100,22 @@ def result_row(*, metric: str, group: str | None, label: str | None, agg: dict[s
         )
     elif metric == "csat":
         high = int(agg.get("high") or 0)
-        row.update(score=round1(csat_score(high=high, count=count)), satisfied=high)
+        est = statistics.csat_estimate(satisfied=high, n=count)
+        row.update(
+            score=round1(csat_score(high=high, count=count)),
+            satisfied=high,
+            margin_of_error=round1(est.margin),
+        )
     else:
-        row.update(score=round1(agg.get("mean")) if count else None)
-    row["small_sample"] = count < SMALL_SAMPLE
+        sd = agg.get("sd")
+        est = statistics.ces_estimate(mean=agg.get("mean"), sd=float(sd) if sd is not None else None, n=count)
+        row.update(
+            score=round1(agg.get("mean")) if count else None,
+            sd=round(float(sd), 3) if sd is not None else None,
+            ci_low=round1(est.ci_low),
+            ci_high=round1(est.ci_high),
+        )
+    row["small_sample"] = statistics.too_few(count, minimum=minimum)
     return row
 
 
@@ -122,6 +154,7 @@ def aggregates(metric: str) -> dict[str, Any]:
         return {
             "count": Count("id", filter=Q(ces__isnull=False)),
             "mean": Avg(ces_on_seven(), filter=Q(ces__isnull=False)),
+            "sd": StdDev(ces_on_seven(), sample=True, filter=Q(ces__isnull=False)),
         }
     raise ValueError(f"unknown metric {metric!r}")
 
@@ -151,9 +184,12 @@ def metric_groups(*, responses: QuerySet[Response], metric: str, group_by: str) 
             .filter(count__gt=0)
             .order_by("g")
         )
-        return [
-            result_row(metric=metric, group=f"{r['g']:%Y-%m}", label=f"{r['g']:%b %Y}", agg=r) for r in rows
-        ]
+        out = []
+        for r in rows:
+            row = result_row(metric=metric, group=f"{r['g']:%Y-%m}", label=f"{r['g']:%b %Y}", agg=r)
+            row["partial"] = month_partial(r["g"])
+            out.append(row)
+        return out
     if group_by not in _GROUP_FIELDS:
         raise ValueError(f"unknown group_by {group_by!r}")
     key, label = _GROUP_FIELDS[group_by]
@@ -256,6 +292,8 @@ def metric_groups_multi(
             label=" · ".join(name for _, name in parts.values()),
             agg=r,
         )
+        if "month" in columns:
+            row["partial"] = month_partial(r[columns["month"]])
         row["groups"] = {d: key for d, (key, _) in parts.items()}
         row["labels"] = {d: name for d, (_, name) in parts.items()}
         sort_key = []

@@ -44,10 +44,12 @@ from charter.models import Department, User
 from charter.selectors import department_ids_for
 from charter.selectors import maturity_trend as charter_maturity_trend
 from feedback.models import ActionItem, Band, Loop, Program, Response, Theme
+from missions.formatting import measure_figure
+from missions.measure_status import measure_status
 from missions.models import MeasureActual, MissionMoment, SuccessMeasure
 from missions.selectors import moment_list
 
-from . import metrics, roi, rollups
+from . import metrics, roi, rollups, statistics
 from .links import responses_url, triage_url
 from .models import Report, RoiAssumption
 
@@ -67,8 +69,9 @@ class Period:
 
     @property
     def end_dt(self) -> datetime:
-        """Exclusive upper bound (midnight after ``end``)."""
-        return datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=UTC)
+        """Exclusive upper bound (midnight after ``end``); ``date.max`` stays representable."""
+        end = min(self.end, date.max - timedelta(days=1))
+        return datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
 
     @classmethod
     def last_days(cls, days: int, *, today: date | None = None) -> Period:
@@ -148,12 +151,63 @@ def metric_results(
 # --- trends -----------------------------------------------------------------------------
 
 
-def metric_trends(*, department_ids: DepartmentIds, period: Period) -> dict[str, Any]:
-    """NPS, CSAT and CES per month plus period totals, in one query.
+def _combine_months(metric: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Add monthly aggregates into one: sums of counts, count-weighted mean effort, and the
+    pooled CES standard deviation from each month's mean, SD and count."""
+    total: dict[str, Any] = {"count": 0, "promoters": 0, "passives": 0, "detractors": 0, "high": 0}
+    ces_sum = ces_sq = 0.0
+    for agg in rows:
+        for key in ("count", "promoters", "passives", "detractors", "high"):
+            total[key] += int(agg.get(key) or 0)
+        if metric == "ces" and agg.get("count"):
+            n, mean, sd = int(agg["count"]), float(agg.get("mean") or 0), float(agg.get("sd") or 0)
+            ces_sum += mean * n
+            ces_sq += (n - 1) * sd * sd + n * mean * mean
+    if metric == "ces" and total["count"]:
+        total["mean"] = ces_sum / total["count"]
+        total["sd"] = statistics.ces_sd_from_sums(n=total["count"], total=ces_sum, total_sq=ces_sq)
+    return total
+
+
+def metric_change(
+    metric: str, before: dict[str, Any], after: dict[str, Any], *, minimum: int | None = None
+) -> Any:
+    """Whether ``after`` differs from ``before`` (two result rows) beyond chance."""
+    if metric == "nps":
+        return statistics.nps_change(
+            before=(before.get("promoters", 0), before.get("passives", 0), before.get("detractors", 0)),
+            after=(after.get("promoters", 0), after.get("passives", 0), after.get("detractors", 0)),
+            minimum=minimum,
+        )
+    if metric == "csat":
+        return statistics.csat_change(
+            before=(before.get("satisfied", 0), before["count"]),
+            after=(after.get("satisfied", 0), after["count"]),
+            minimum=minimum,
+        )
+    return statistics.ces_change(
+        before=(before.get("score") or 0.0, before.get("sd") or 0.0, before["count"]),
+        after=(after.get("score") or 0.0, after.get("sd") or 0.0, after["count"]),
+        minimum=minimum,
+    )
+
+
+def metric_trends(
+    *,
+    department_ids: DepartmentIds,
+    period: Period,
+    minimum: int | None = None,
+    compare: bool = False,
+    today: date | None = None,
+) -> dict[str, Any]:
+    """NPS, CSAT and CES per month plus period totals, in one query (two with ``compare``:
+    the period before, of the same length, for each metric's ``change``).
 
     Totals are combined from the monthly counts (sums of promoters, of satisfied answers, and
-    the count-weighted mean effort), which equals aggregating the responses directly.
+    the count-weighted mean effort), which equals aggregating the responses directly. A month
+    not over yet is ``partial``; below ``minimum`` answers a row is ``small_sample``.
     """
+    today = today or timezone.now().date()
     qs = response_queryset(
         department_ids=department_ids, filters=ResponseFilters(date_from=period.start, date_to=period.end)
     ).order_by()
@@ -161,36 +215,44 @@ def metric_trends(*, department_ids: DepartmentIds, period: Period) -> dict[str,
     for metric in metrics.METRICS:
         exprs.update({f"{metric}__{k}": v for k, v in metrics.aggregates(metric).items()})
     rows = list(qs.annotate(m=TruncMonth("submitted_at")).values("m").annotate(**exprs).order_by("m"))
+    previous: dict[str, Any] = {}
+    if compare:
+        length = period.end - period.start + timedelta(days=1)
+        before = Period(start=period.start - length, end=period.start - timedelta(days=1))
+        previous = response_queryset(
+            department_ids=department_ids,
+            filters=ResponseFilters(date_from=before.start, date_to=before.end),
+        ).aggregate(**exprs)
     out: dict[str, Any] = {}
     for metric in metrics.METRICS:
         series = []
-        total: dict[str, Any] = {
-            "count": 0,
-            "promoters": 0,
-            "passives": 0,
-            "detractors": 0,
-            "high": 0,
-            "mean": 0.0,
-        }
+        months = []
         for row in rows:
             agg = {k.split("__", 1)[1]: v for k, v in row.items() if k.startswith(metric + "__")}
             if not agg.get("count"):
                 continue
             month_start = row["m"].date()
             item = metrics.result_row(
-                metric=metric, group=f"{month_start:%Y-%m}", label=f"{month_start:%b %Y}", agg=agg
+                metric=metric,
+                group=f"{month_start:%Y-%m}",
+                label=f"{month_start:%b %Y}",
+                agg=agg,
+                minimum=minimum,
             )
+            item["partial"] = metrics.month_partial(month_start, today=today)
             month = Period.month(month_start)
             item["url"] = responses_url(date_from=month.start, date_to=month.end)
             series.append(item)
-            for key in ("count", "promoters", "passives", "detractors", "high"):
-                total[key] += int(agg.get(key) or 0)
-            total["mean"] += float(agg.get("mean") or 0) * int(agg["count"])
-        if total["count"]:
-            total["mean"] /= total["count"]
-        summary = metrics.result_row(metric=metric, group=None, label=None, agg=total)
+            months.append(agg)
+        total = _combine_months(metric, months)
+        summary = metrics.result_row(metric=metric, group=None, label=None, agg=total, minimum=minimum)
         summary["url"] = responses_url(date_from=period.start, date_to=period.end)
         summary["direction"] = metrics.DIRECTION[metric]
+        if compare:
+            agg = {k.split("__", 1)[1]: v for k, v in previous.items() if k.startswith(metric + "__")}
+            before_row = metrics.result_row(metric=metric, group=None, label=None, agg=agg, minimum=minimum)
+            summary["previous"] = before_row
+            summary["change"] = metric_change(metric, before_row, summary, minimum=minimum)
         out[metric] = {"series": series, "summary": summary}
     return out
 
@@ -419,32 +481,65 @@ def programs_needing_attention(*, department_ids: DepartmentIds) -> list[Program
 # --- success measures, ROI --------------------------------------------------------------
 
 
-def scorecard(*, department_ids: DepartmentIds) -> list[SuccessMeasure]:
-    """Success measures with their latest actual and their movement. Two queries."""
-    latest = MeasureActual.objects.filter(measure=OuterRef("pk")).order_by("-date", "-id")
-    qs = (
-        SuccessMeasure.objects.select_related("owner_department", "validated_by")
-        .annotate(
-            latest_value=Subquery(latest.values("value")[:1]), latest_date=Subquery(latest.values("date")[:1])
-        )
-        .prefetch_related(Prefetch("programs", queryset=Program.objects.order_by("slug")))
+def scorecard(
+    *,
+    department_ids: DepartmentIds,
+    period: Period | None = None,
+    today: date | None = None,
+    minimum: int | None = None,
+) -> list[SuccessMeasure]:
+    """Success measures with their latest value (complete period, enough answers), progress to
+    target and, for CX measures, whether the last change is significant. Three queries.
+
+    ``period``: only actuals dated inside it count (a report for September–November never shows
+    December's value); ``today`` defaults to the period's end + 1 day in that case, so a month
+    that ends inside the period counts as over. ``minimum`` overrides each measure's own
+    ``min_answers``.
+    """
+    actuals = MeasureActual.objects.order_by("date", "origin")
+    if period is not None:
+        actuals = actuals.filter(date__gte=period.start, date__lte=period.end)
+        today = today or min(period.end + timedelta(days=1), timezone.now().date())
+    qs = SuccessMeasure.objects.select_related("owner_department", "validated_by").prefetch_related(
+        Prefetch("programs", queryset=Program.objects.order_by("slug")),
+        Prefetch("actuals", queryset=actuals),
     )
     if department_ids is not None:
         qs = qs.filter(Q(owner_department__in=department_ids) | Q(owner_department__isnull=True))
     out = list(qs)
     for m in out:
-        m.movement = roi.measure_movement(
-            baseline=m.baseline_value,
-            latest=m.latest_value,
-            target=m.target_value,
-            lower_is_better=m.direction == SuccessMeasure.Direction.LOWER,
-        )
+        status = measure_status(m, today=today, minimum=minimum)
+        m.status = status
+        m.latest = status.latest
+        m.latest_value = status.latest.value if status.latest else None
+        m.latest_date = status.latest.date if status.latest else None
+        m.progress = status.progress
+        m.change = _measure_change(m.kind, status)
+        # Kept for callers that read the old shape: progress in percent, None when moving away.
+        m.movement = {
+            "progress": None if status.progress.share is None else Decimal(str(status.progress.percent)),
+            "change": None
+            if m.latest_value is None or m.baseline_value is None
+            else m.latest_value - m.baseline_value,
+        }
         programs = list(m.programs.all())
         if m.is_cx_metric and programs:
             m.url = responses_url(program=programs[0].slug)
         else:
             m.url = _named_url("missions:measure-detail", pk=m.pk)
     return out
+
+
+def _measure_change(kind: str, status: Any) -> Any:
+    """Significance of a CX measure's last change (latest complete month vs the one before)."""
+    latest, previous = status.latest, status.previous
+    if latest is None or previous is None or latest.source != "computed" or previous.source != "computed":
+        return None
+    before = {"count": previous.count or 0, "score": float(previous.value), **(previous.actual.stats or {})}
+    after = {"count": latest.count or 0, "score": float(latest.value), **(latest.actual.stats or {})}
+    if kind not in metrics.METRICS:
+        return None
+    return metric_change(kind, before, after, minimum=1)
 
 
 def assumption_for(assumptions: list[RoiAssumption], department_id: int | None) -> RoiAssumption | None:
@@ -585,7 +680,9 @@ def _rollup_aggregates() -> dict[str, Any]:
     """All three metrics' aggregates, CES as a sum (not a mean) so that groups add up."""
     exprs: dict[str, Any] = {}
     for metric in metrics.METRICS:
-        exprs.update({f"{metric}__{k}": v for k, v in metrics.aggregates(metric).items() if k != "mean"})
+        exprs.update(
+            {f"{metric}__{k}": v for k, v in metrics.aggregates(metric).items() if k not in ("mean", "sd")}
+        )
     exprs["ces__total"] = Sum(metrics.ces_on_seven(), filter=Q(ces__isnull=False))
     return exprs
 
@@ -641,6 +738,7 @@ def rollup_trends(rows: list[dict[str, Any]], *, period: Period) -> dict[str, An
         results = rollup_results(by_month[month], group=f"{month_start:%Y-%m}", label=f"{month_start:%b %Y}")
         span = Period.month(month_start)
         for metric, item in results.items():
+            item["partial"] = metrics.month_partial(month_start)
             if item["count"]:
                 item["url"] = responses_url(date_from=span.start, date_to=span.end)
                 out[metric]["series"].append(item)
@@ -868,15 +966,24 @@ def report_data(
         theme.actions_url = triage_url(tab="systemic", theme=theme_id)
         themes.append(theme)
 
-    measures = scorecard(department_ids=department_ids)
+    measures = scorecard(department_ids=department_ids, period=period)
     roi_data = roi_figures()
     rows_by_department: dict[int, list[dict[str, Any]]] = {}
     for r in rows:
         rows_by_department.setdefault(r["department_id"], []).append(r)
     program_names = {pk: (p.slug, p.name) for pk, p in programs.items()}
     sections = []
+    no_answers: list[Department] = []
     for dept in departments:
         dept_rows = rows_by_department.get(dept.pk, [])
+        dept_loops = loops_per_department.get(dept.pk) or []
+        answered = any(_rollup_count(r) for r in dept_rows)
+        if not answered:
+            no_answers.append(dept)
+        active = any(line["created"] or line["closed"] for line in dept_loops)
+        dept_measures = [m for m in measures if m.owner_department_id == dept.pk and m.latest is not None]
+        if not (answered or active or dept_measures):
+            continue  # one line for all of them ("No answers in this period: …"), not a page each
         sections.append(
             {
                 "department": dept,
@@ -910,7 +1017,12 @@ def report_data(
         "scorecard": measures,
         "roi": roi_data,
         "sections": sections,
+        "no_answers": no_answers,
     }
+
+
+def _rollup_count(row: dict[str, Any]) -> int:
+    return sum(int(row.get(f"{metric}__count") or 0) for metric in metrics.METRICS)
 
 
 def _program_table(rows: list[dict[str, Any]], *, names: dict[int, tuple[str, str]]) -> list[dict[str, Any]]:
@@ -932,7 +1044,7 @@ def _month_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     lines = []
     for month in sorted(by_month):
         results = rollup_results(by_month[month])
-        lines.append({"month": month.date(), **results})
+        lines.append({"month": month.date(), "partial": metrics.month_partial(month.date()), **results})
     return lines
 
 
@@ -1058,19 +1170,21 @@ def dashboard_role(user: User) -> str:
     return "department"
 
 
-def dashboard(*, user: User, period: Period) -> dict[str, Any]:
-    """The figures of ``user``'s dashboard; a fixed number of queries per role."""
+def dashboard(*, user: User, period: Period, minimum: int | None = None) -> dict[str, Any]:
+    """The figures of ``user``'s dashboard; a fixed number of queries per role. ``minimum``:
+    answers below which a score is "too few answers" (default 30), for the metric cards."""
     from . import charts
 
     role = dashboard_role(user)
     ids = scope_ids(user=user)
-    trends = metric_trends(department_ids=ids, period=period)
+    trends = metric_trends(department_ids=ids, period=period, minimum=minimum, compare=True)
     data: dict[str, Any] = {
         "role": role,
         "period": period,
         "trends": trends,
         "charts": {m: charts.line_chart(trends[m]["series"], metric=m) for m in trends},
         "scope_departments": None if ids is None else departments_named(ids),
+        "minimum": minimum or statistics.MIN_ANSWERS,
     }
     if role in ("leader", "department"):
         data["scorecard"] = scorecard(department_ids=ids)
@@ -1097,11 +1211,22 @@ def dashboard_table(*, user: User, period: Period, table: str) -> tuple[list[str
     if table == "trends":
         trends = metric_trends(department_ids=ids, period=period)
         rows = [
-            [m, r["group"], _num(r["score"]), r["count"], _num(r.get("margin_of_error")), r["small_sample"]]
+            [
+                m,
+                r["group"],
+                _num(r["score"]),
+                r["count"],
+                _num(r.get("margin_of_error")),
+                _num(r.get("ci_low")),
+                _num(r.get("ci_high")),
+                r["small_sample"],
+                r["partial"],
+            ]
             for m in metrics.METRICS
             for r in trends[m]["series"]
         ]
-        return ["metric", "month", "score", "count", "margin_of_error", "small_sample"], rows
+        header = ["metric", "month", "score", "count", "margin_of_error", "ci_low", "ci_high", "small_sample"]
+        return [*header, "partial"], rows
     if table == "departments":
         rows = []
         for m in metrics.METRICS:
@@ -1111,8 +1236,18 @@ def dashboard_table(*, user: User, period: Period, table: str) -> tuple[list[str
                 group_by="department",
                 filters=ResponseFilters(date_from=period.start, date_to=period.end),
             ):
-                rows.append([m, r["group"], r["label"], _num(r["score"]), r["count"], r["small_sample"]])
-        return ["metric", "department", "name", "score", "count", "small_sample"], rows
+                rows.append(
+                    [
+                        m,
+                        r["group"],
+                        r["label"],
+                        _num(r["score"]),
+                        r["count"],
+                        _num(r.get("margin_of_error")),
+                        r["small_sample"],
+                    ]
+                )
+        return ["metric", "department", "name", "score", "count", "margin_of_error", "small_sample"], rows
     if table == "loops":
         loops = loop_closure(department_ids=ids, period=period)
         keys = [
@@ -1146,21 +1281,29 @@ def dashboard_table(*, user: User, period: Period, table: str) -> tuple[list[str
             "kind",
             "baseline",
             "latest",
-            "latest_date",
+            "latest_period",
+            "latest_count",
+            "latest_source",
+            "latest_reason",
             "target",
             "target_date",
             "progress_pct",
+            "progress_reason",
             "finance_validated",
         ], [
             [
                 m.name,
                 m.kind,
-                _num(m.baseline_value),
-                _num(m.latest_value),
-                _num(m.latest_date),
-                _num(m.target_value),
+                measure_figure(m.baseline_value, kind=m.kind, unit_text=m.unit),
+                measure_figure(m.latest_value, kind=m.kind, unit_text=m.unit) if m.latest else "",
+                m.latest.period if m.latest else "",
+                _num(m.latest.count) if m.latest else "",
+                m.latest.source if m.latest else "",
+                _num(m.status.latest_reason),
+                measure_figure(m.target_value, kind=m.kind, unit_text=m.unit),
                 _num(m.target_date),
-                _num(m.movement["progress"]),
+                _num(m.progress.percent),
+                _num(m.progress.reason),
                 m.is_validated,
             ]
             for m in measures

@@ -59,10 +59,27 @@ class MetricRowSerializer(serializers.Serializer):
     passives = serializers.IntegerField(required=False, help_text="NPS only.")
     detractors = serializers.IntegerField(required=False, help_text="NPS only.")
     margin_of_error = serializers.FloatField(
-        required=False, allow_null=True, help_text="NPS only: 95 %, in points."
+        required=False,
+        allow_null=True,
+        help_text="NPS (standard NPS variance) and CSAT (proportion): half-width of the 95 % interval, "
+        "in points.",
     )
     satisfied = serializers.IntegerField(required=False, help_text="CSAT only: answers in the top two boxes.")
-    small_sample = serializers.BooleanField(help_text="Fewer than 30 answers.")
+    sd = serializers.FloatField(
+        required=False, allow_null=True, help_text="CES only: sample standard deviation."
+    )
+    ci_low = serializers.FloatField(
+        required=False,
+        allow_null=True,
+        help_text="CES only: 95 % confidence interval of the mean (Student t).",
+    )
+    ci_high = serializers.FloatField(required=False, allow_null=True, help_text="CES only.")
+    small_sample = serializers.BooleanField(
+        help_text="Fewer than 30 answers: pages show 'n = 2: too few answers' instead of the score."
+    )
+    partial = serializers.BooleanField(
+        required=False, help_text="Time groups only: true while the period (month) is not over yet."
+    )
 
 
 class MetricsResponseSerializer(serializers.Serializer):

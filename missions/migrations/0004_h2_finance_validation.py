@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("missions", "0002_governance_documents"),
+        ("missions", "0003_h1_measure_min_answers_actual_count"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
