@@ -222,3 +222,16 @@ def test_a_leader_cannot_write_validation_fields_through_the_api(leader_client: 
     assert response.status_code == 200
     measure.refresh_from_db()
     assert measure.validated_at is None and measure.validation_note == ""
+
+
+def test_an_operators_admin_edit_of_the_currency_clears_validation_too(
+    leader: User, finance: User, client: Client
+) -> None:
+    admin = User.objects.create_superuser("operator", "op@example.com", "pw-for-tests-123")
+    client.force_login(admin)
+    a = _validated_assumption(leader, finance)
+    data = _form_data(a, currency="USD") | {"department": ""}
+    response = client.post(f"/admin/reports/roiassumption/{a.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    a.refresh_from_db()
+    assert a.currency == "USD" and not a.is_validated
