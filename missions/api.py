@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -62,6 +63,8 @@ class SuccessMeasureViewSet(viewsets.ModelViewSet):
     @extend_schema(request=MeasureValidateSerializer, responses={200: SuccessMeasureSerializer})
     @action(detail=True, methods=["post"])
     def validate(self, request: Request, pk: str) -> Response:
+        if not services.validation_can_give(request.user):  # before the body: 403, not 400
+            raise PermissionDenied("Only a finance partner validates a measure's figures.")
         body = MeasureValidateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         measure = services.success_measure_validate(

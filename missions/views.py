@@ -164,6 +164,8 @@ def measure_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def measure_validate_view(request: HttpRequest, pk: int) -> HttpResponse:
     measure = _measure(pk)
+    if not services.validation_can_give(request.user):
+        raise PermissionDenied("Only a finance partner validates a measure's figures.")
     form = FigureValidateForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))

@@ -53,18 +53,17 @@ def test_every_field_of_a_validated_figure_is_declared_meaning_or_ignored(
     assert not unknown, f"listed but not fields of {model.__name__}: {sorted(unknown)}"
 
 
-def test_the_completeness_check_catches_a_new_field() -> None:
-    class Probe(FinanceValidated):
-        amount = models.DecimalField(max_digits=5, decimal_places=2)
-        sneaky = models.CharField(max_length=3)
-        MEANING_FIELDS = ("amount",)
-        VALIDATION_IGNORED_FIELDS = ("id", *FinanceValidated.VALIDATION_STATE_FIELDS)
-
-        class Meta:
-            app_label = "reports"
-            managed = False
-
-    assert _fields(Probe) - set(Probe.MEANING_FIELDS) - set(Probe.VALIDATION_IGNORED_FIELDS) == {"sneaky"}
+def test_the_completeness_check_catches_a_field_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Someone adds ``currency`` and forgets it: the check above names it."""
+    monkeypatch.setattr(
+        RoiAssumption, "MEANING_FIELDS", tuple(f for f in RoiAssumption.MEANING_FIELDS if f != "currency")
+    )
+    undeclared = (
+        _fields(RoiAssumption)
+        - set(RoiAssumption.MEANING_FIELDS)
+        - set(RoiAssumption.VALIDATION_IGNORED_FIELDS)
+    )
+    assert undeclared == {"currency"}
 
 
 # --- ROI assumptions through the edit form -------------------------------------------------
