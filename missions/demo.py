@@ -208,10 +208,16 @@ def seed() -> dict[str, int]:
                 measure.validated_by, measure.validated_at = finance, timezone.now()
                 measure.validation_note = "Baseline and target checked against the 2025 finance plan."
                 measure.save(update_fields=["validated_by", "validated_at", "validation_note"])
-            for i, value in enumerate(actuals):
+            # Month-end figures of the last complete months (never the month that is not over).
+            month_ends = []
+            end = today.replace(day=1) - dt.timedelta(days=1)
+            for _ in actuals:
+                month_ends.insert(0, end)
+                end = end.replace(day=1) - dt.timedelta(days=1)
+            for value, on in zip(actuals, month_ends, strict=True):
                 MeasureActual.objects.get_or_create(
                     measure=measure,
-                    date=today.replace(day=1) - dt.timedelta(days=30 * (len(actuals) - 1 - i)),
+                    date=on,
                     origin=MeasureActual.Origin.MANUAL,
                     defaults={"value": Decimal(str(value)), "entered_by": finance},
                 )

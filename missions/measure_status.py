@@ -128,6 +128,7 @@ def measure_status(
     )
     eligible: list[Latest] = []
     reason: str | None = None
+    few: str | None = None
     for actual in actuals:
         if actual.date > today:
             reason = reason or f"only a future-dated value ({actual.date:%Y-%m-%d})"
@@ -137,8 +138,8 @@ def measure_status(
                 reason = reason or f"{actual.date:%b %Y} is not over yet"
                 continue
             if actual.count is not None and actual.count < needed:
-                if not eligible:
-                    reason = f"too few answers (n = {actual.count})"
+                # The most recent complete month's count is the one worth saying.
+                few = few or f"too few answers (n = {actual.count})"
                 continue
             eligible.append(
                 Latest(
@@ -157,6 +158,7 @@ def measure_status(
         if len(eligible) == 2:
             break
     latest = eligible[0] if eligible else None
+    reason = few or reason
     fmt, currency = unit_for_measure(kind=measure.kind, unit_text=measure.unit)
     progress = progress_to_target(
         baseline=measure.baseline_value,
@@ -167,7 +169,7 @@ def measure_status(
         word=unit_word(kind=measure.kind, unit_text=measure.unit),
     )
     if latest is None and progress.reason == "no latest value yet" and reason:
-        progress = Progress(None, f"no latest value: {reason}")
+        progress = Progress(None, "no latest value yet")
     return MeasureStatus(
         latest=latest,
         latest_reason=None if latest else (reason or "no actuals yet"),

@@ -207,9 +207,12 @@ class SuccessMeasure(FinanceValidated):
 
     @property
     def latest_actual(self) -> MeasureActual | None:
-        """Last actual by date; uses the prefetched list when the selector loaded one."""
-        actuals = sorted(self.actuals.all(), key=lambda a: (a.date, a.origin))
-        return actuals[-1] if actuals else None
+        """The actual that may be shown as latest (complete period, enough answers, not in the
+        future): ``missions.measure_status`` decides; uses the prefetched actuals."""
+        from .measure_status import measure_status
+
+        latest = measure_status(self).latest
+        return latest.actual if latest else None
 
 
 EARLIEST_DATE = dt.date(2000, 1, 1)  # a sane start: nothing the programme measured is older

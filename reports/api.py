@@ -55,9 +55,11 @@ class MetricsView(APIView):
         responses={200: MetricsResponseSerializer},
         summary="Scores with counts per group",
         description=(
-            "NPS = % promoters − % detractors (with a 95 % margin of error); CSAT = % in the top two "
-            "boxes; CES = mean effort normalised to 1–7, **lower is better**. Groups with no answers "
-            "are absent; `small_sample` is true below 30 answers."
+            "NPS = % promoters − % detractors (95 % margin of error from the standard NPS variance); "
+            "CSAT = % in the top two boxes (95 % margin, proportion); CES = mean effort normalised to "
+            "1–7, **lower is better** (95 % Student-t interval `ci_low`..`ci_high`). Groups with no "
+            "answers are absent; `small_sample` is true below 30 answers (pages then show 'n = 2: too "
+            "few answers', never the score); month rows carry `partial: true` while the month is not over."
         ),
     )
     def get(self, request: Request) -> ApiResponse:

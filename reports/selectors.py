@@ -1205,6 +1205,11 @@ def _num(value: Any) -> Any:
     return "" if value is None else value
 
 
+def _sized(row: dict[str, Any], *keys: str) -> list[Any]:
+    """A metric row's cells; with too few answers only the count (never a score that means nothing)."""
+    return [row["count"] if k == "count" else "" if row["small_sample"] else _num(row.get(k)) for k in keys]
+
+
 def dashboard_table(*, user: User, period: Period, table: str) -> tuple[list[str], list[list[Any]]]:
     """One dashboard table as header + rows, for the CSV export."""
     ids = scope_ids(user=user)
@@ -1214,11 +1219,7 @@ def dashboard_table(*, user: User, period: Period, table: str) -> tuple[list[str
             [
                 m,
                 r["group"],
-                _num(r["score"]),
-                r["count"],
-                _num(r.get("margin_of_error")),
-                _num(r.get("ci_low")),
-                _num(r.get("ci_high")),
+                *_sized(r, "score", "count", "margin_of_error", "ci_low", "ci_high"),
                 r["small_sample"],
                 r["partial"],
             ]
@@ -1241,9 +1242,7 @@ def dashboard_table(*, user: User, period: Period, table: str) -> tuple[list[str
                         m,
                         r["group"],
                         r["label"],
-                        _num(r["score"]),
-                        r["count"],
-                        _num(r.get("margin_of_error")),
+                        *_sized(r, "score", "count", "margin_of_error"),
                         r["small_sample"],
                     ]
                 )

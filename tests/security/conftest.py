@@ -164,6 +164,17 @@ class World:
         )
 
     @cached_property
+    def actual_a(self) -> Any:
+        import datetime as dt
+        from decimal import Decimal
+
+        from missions.models import MeasureActual
+
+        return MeasureActual.objects.create(
+            measure=self.measure_a, date=dt.date(2026, 1, 31), value=Decimal(5)
+        )
+
+    @cached_property
     def mission_v1(self) -> Any:
         from missions.models import MissionVersion
 

@@ -68,6 +68,7 @@ def number(attr: str) -> Kw:
 
 
 OTHER = "other department"
+ACTUAL: Kw = lambda w: {"pk": w.measure_a.pk, "actual_pk": w.actual_a.pk}  # noqa: E731
 
 # fmt: off
 #                                                              leader amb owner fin exec anon source
@@ -202,6 +203,7 @@ MATRIX: list[Row] = [
     Row("missions:measure-edit", "POST", "400 403 403 403 403 302 302", kw=pk("measure_a")),
     Row("missions:measure-validate", "POST", "403 403 403 302 403 302 302", kw=pk("measure_a"), data=lambda w: {"note": "Checked against the ledger."}),
     Row("missions:measure-actual", "POST", "400 400 400 400 400 302 302", kw=pk("measure_a")),
+    Row("missions:measure-actual-change", "POST", "400 400 400 400 400 302 302", kw=ACTUAL),
     Row("missions:moments", "GET", "200 200 200 200 200 302 302"),
     Row("missions:moments", "POST", "400 400 400 400 400 302 302"),
     Row("missions:moment-feature", "POST", "302 403 403 403 403 302 302", kw=pk("moment_a")),
@@ -294,6 +296,7 @@ MATRIX: list[Row] = [
     Row("api-success-measure-detail", "PATCH", "200 403 403 403 403 403 403", kw=pk("measure_a"), as_json=True, data=lambda w: {"name": "Renamed"}),
     Row("api-success-measure-actuals", "GET", "200 200 200 200 200 403 403", kw=pk("measure_a")),
     Row("api-success-measure-actuals", "POST", "201 403 403 201 403 403 403", kw=pk("measure_a"), as_json=True, data=lambda w: {"date": "2026-01-31", "value": "5"}),
+    Row("api-success-measure-actual-detail", "PATCH", "200 403 403 200 403 403 403", kw=ACTUAL, as_json=True, data=lambda w: {"reason": "typo", "value": "6"}),
     Row("api-success-measure-validate", "POST", "403 403 403 400 403 403 403", kw=pk("measure_a"), as_json=True, data=lambda w: {}, note="no note"),
     Row("api-moment-list", "GET", "200 200 200 200 200 403 403"),
     Row("api-moment-list", "POST", "201 201 201 201 201 403 403", as_json=True, data=lambda w: {"title": "Great call", "story": "We called back.", "department": w.dept_a.slug}),
@@ -353,6 +356,7 @@ MATRIX: list[Row] = [
     Row("feedback:triage-bulk", "POST", "302 302 302 404 403 302 302", data=lambda w: {"ids": [w.action_a.pk], "operation": "priority", "priority": "high"}, note="dept A"),
     Row("feedback:triage-bulk", "POST", "302 404 404 404 403 302 302", data=lambda w: {"ids": [w.action_b.pk], "operation": "priority", "priority": "high"}, note=OTHER),
     Row("missions:measure-actual", "POST", "302 403 403 302 403 302 302", kw=pk("measure_a"), data=lambda w: {"date": "2026-01-31", "value": "5"}, note="valid"),
+    Row("missions:measure-actual-change", "POST", "302 403 403 302 403 302 302", kw=ACTUAL, data=lambda w: {"reason": "typo", "value": "6"}, note="valid"),
     Row("missions:mission-transition", "POST", "302 403 403 403 403 302 302", kw=number("mission_v1"), data=lambda w: {"action": "submit"}, note="submit"),
     Row("charter:charter-transition", "POST", "302 403 403 403 403 302 302", kw=number("charter_v1"), data=lambda w: {"action": "submit"}, note="submit"),
 ]
