@@ -10,6 +10,7 @@ from django.urls import NoReverseMatch, reverse
 # (label, url name, who sees it: None = everyone logged in, else a user predicate name)
 NAV_ITEMS: list[tuple[str, str, str | None]] = [
     ("Dashboard", "reports:dashboard", None),
+    ("Validation", "reports:validation-queue", "is_finance"),
     ("Triage", "feedback:triage", "can_triage"),
     ("My actions", "feedback:my-actions", None),
     ("Systemic", "feedback:systemic", "can_triage"),

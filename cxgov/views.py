@@ -16,7 +16,11 @@ from django.views.decorators.cache import never_cache
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    """Each role lands where its work is: a finance partner on the validation queue."""
+    user = request.user
     try:
+        if user.is_finance and not (user.is_cx_leader or user.is_executive or user.is_superuser):
+            return redirect(reverse("reports:validation-queue"))
         return redirect(reverse("reports:dashboard"))
     except NoReverseMatch:
         return render(request, "home.html")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -17,6 +18,7 @@ from .models import MeasureActual, MissionMoment, SuccessMeasure
 from .serializers import (
     ActualCorrectionSerializer,
     MeasureActualSerializer,
+    MeasureValidateSerializer,
     MissionMomentSerializer,
     MomentFeatureSerializer,
     SuccessMeasureSerializer,
@@ -58,10 +60,19 @@ class SuccessMeasureViewSet(viewsets.ModelViewSet):
     def perform_destroy(self, instance: SuccessMeasure) -> None:
         services.success_measure_delete(measure=instance, by=self.request.user)
 
-    @extend_schema(request=None, responses={200: SuccessMeasureSerializer})
+    @extend_schema(request=MeasureValidateSerializer, responses={200: SuccessMeasureSerializer})
     @action(detail=True, methods=["post"])
     def validate(self, request: Request, pk: str) -> Response:
-        measure = services.success_measure_validate(measure=self.get_object(), by=request.user)
+        if not services.validation_can_give(request.user):  # before the body: 403, not 400
+            raise PermissionDenied("Only a finance partner validates a measure's figures.")
+        body = MeasureValidateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        measure = services.success_measure_validate(
+            measure=self.get_object(),
+            by=request.user,
+            note=body.validated_data["note"],
+            evidence_url=body.validated_data["evidence_url"],
+        )
         return Response(self.get_serializer(selectors.success_measure_get(pk=measure.pk)).data)
 
     @extend_schema(request=MeasureActualSerializer, responses={200: MeasureActualSerializer(many=True)})

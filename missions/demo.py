@@ -206,7 +206,8 @@ def seed() -> dict[str, int]:
                 measure.scope_departments.set([depts[owner]] if owner in depts else [])
             if validated:
                 measure.validated_by, measure.validated_at = finance, timezone.now()
-                measure.save(update_fields=["validated_by", "validated_at"])
+                measure.validation_note = "Baseline and target checked against the 2025 finance plan."
+                measure.save(update_fields=["validated_by", "validated_at", "validation_note"])
             # Month-end figures of the last complete months (never the month that is not over).
             month_ends = []
             end = today.replace(day=1) - dt.timedelta(days=1)

@@ -83,3 +83,25 @@ class MissionMomentForm(forms.ModelForm):
             )
         self.fields["touchpoint"].queryset = Touchpoint.objects.select_related("department")
         self.fields["touchpoint"].label_from_instance = lambda t: f"{t.name} ({t.department.name})"
+
+
+class FigureValidateForm(forms.Form):
+    """Finance's validation of one figure: what they checked, and where the evidence is."""
+
+    note = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="What you checked",
+        help_text="Recorded in the audit trail with your name.",
+    )
+    evidence_url = forms.URLField(
+        max_length=500, required=False, assume_scheme="https", label="Evidence link (optional)"
+    )
+
+
+class FigureReturnForm(forms.Form):
+    """Finance sends a figure back to the CX leader with a question."""
+
+    question = forms.CharField(
+        max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label="Your question to the CX leader"
+    )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -13,7 +14,80 @@ from simple_history.models import HistoricalRecords
 from charter.models import Department, DepartmentGoal, Touchpoint, VersionedDocument
 
 
-class SuccessMeasure(models.Model):
+class FinanceValidated(models.Model):
+    """A figure a finance partner vouches for: who validated it, when, with what note and
+    evidence; or the question they returned it to the CX leader with.
+
+    Each concrete model lists beside its fields which of them make up the figure's meaning
+    (``MEANING_FIELDS``: changing one clears the validation) and which do not
+    (``VALIDATION_IGNORED_FIELDS``, each for a stated reason). A test fails when a new field
+    is in neither list, so nobody adds a field that silently survives validation.
+    """
+
+    MEANING_FIELDS: ClassVar[tuple[str, ...]] = ()
+    VALIDATION_IGNORED_FIELDS: ClassVar[tuple[str, ...]] = ()
+    # The validation bookkeeping itself: never part of a figure's meaning.
+    VALIDATION_STATE_FIELDS: ClassVar[tuple[str, ...]] = (
+        "validated_by",
+        "validated_at",
+        "validation_note",
+        "validation_evidence_url",
+        "returned_by",
+        "returned_at",
+        "return_question",
+    )
+
+    validated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    validated_at = models.DateTimeField(null=True, blank=True)
+    validation_note = models.TextField(blank=True, help_text="What finance checked, in their words.")
+    validation_evidence_url = models.URLField(
+        max_length=500, blank=True, help_text="Optional link to the evidence (spreadsheet, ledger extract)."
+    )
+    returned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    returned_at = models.DateTimeField(null=True, blank=True)
+    return_question = models.TextField(blank=True, help_text="Finance's question to the CX leader.")
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_validated(self) -> bool:
+        return self.validated_at is not None
+
+    @property
+    def is_returned(self) -> bool:
+        return self.returned_at is not None
+
+    def meaning_value(self, name: str) -> Any:
+        """The comparable value of one meaning field (a related row by its id)."""
+        field = self._meta.get_field(name)
+        if field.many_to_many:
+            return None if self.pk is None else frozenset(getattr(self, name).values_list("pk", flat=True))
+        if field.is_relation:
+            return getattr(self, field.attname)
+        return field.to_python(getattr(self, name))
+
+    def meaning(self) -> dict[str, Any]:
+        return {name: self.meaning_value(name) for name in self.MEANING_FIELDS}
+
+    def validation_clear(self) -> None:
+        """Forget finance's validation: the figure no longer means what they looked at."""
+        self.validated_by = None
+        self.validated_at = None
+        self.validation_note = ""
+        self.validation_evidence_url = ""
+
+    def return_clear(self) -> None:
+        self.returned_by = None
+        self.returned_at = None
+        self.return_question = ""
+
+
+class SuccessMeasure(FinanceValidated):
     """A measure of the CX Success Statement: how a CX outcome links to a business outcome.
 
     CX kinds are computed from feedback (responses of the programs that say they inform this
@@ -59,10 +133,6 @@ class SuccessMeasure(models.Model):
         help_text="For CX kinds: whose feedback counts.",
     )
     money_assumptions = models.TextField(blank=True)
-    validated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    validated_at = models.DateTimeField(null=True, blank=True)
     position = models.PositiveIntegerField(default=0)
     min_answers = models.PositiveIntegerField(
         default=30,
@@ -71,8 +141,28 @@ class SuccessMeasure(models.Model):
     )
     history = HistoricalRecords(m2m_fields=[scope_departments])
 
-    # Editing any of these after finance validated them clears the validation.
-    VALIDATED_FIELDS = ("baseline_value", "baseline_date", "target_value", "target_date", "money_assumptions")
+    # Editing any of these after finance validated them clears the validation: each changes
+    # what the figure is (what is measured, how, in which unit and direction, for whom).
+    MEANING_FIELDS = (
+        "kind",
+        "unit",
+        "direction",
+        "baseline_value",
+        "baseline_date",
+        "target_value",
+        "target_date",
+        "owner_department",
+        "department_goal",
+        "scope_departments",
+        "money_assumptions",
+        "min_answers",  # fewer answers needed: another month can become the latest value
+    )
+    VALIDATION_IGNORED_FIELDS = (
+        "id",
+        "name",  # the label; kind, unit, direction and scope say what is measured
+        "position",  # the order on the success page
+        *FinanceValidated.VALIDATION_STATE_FIELDS,
+    )
 
     class Meta:
         ordering = ["position", "id"]
@@ -114,10 +204,6 @@ class SuccessMeasure(models.Model):
             errors["target_date"] = "The target date must come after the baseline date."
         if errors:
             raise ValidationError(errors)
-
-    @property
-    def is_validated(self) -> bool:
-        return self.validated_at is not None
 
     @property
     def latest_actual(self) -> MeasureActual | None:

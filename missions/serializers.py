@@ -63,10 +63,14 @@ class SuccessMeasureSerializer(serializers.ModelSerializer):
         fields = [
             "id", "name", "kind", "unit", "direction", "baseline_value", "baseline_date", "target_value",
             "target_date", "owner_department", "department_goal", "scope_departments", "money_assumptions",
-            "is_validated", "validated_by", "validated_at", "position", "min_answers", "actuals", "latest",
+            "is_validated", "validated_by", "validated_at", "validation_note", "validation_evidence_url",
+            "returned_at", "return_question", "position", "min_answers", "actuals", "latest",
             "latest_reason", "progress", "progress_reason",
         ]  # fmt: skip
-        read_only_fields = ["validated_at", "position"]
+        read_only_fields = [
+            "validated_at", "validation_note", "validation_evidence_url", "returned_at", "return_question",
+            "position",
+        ]  # fmt: skip
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """The model's rules (value possible for the unit, target date after baseline) as field
@@ -104,6 +108,13 @@ class SuccessMeasureSerializer(serializers.ModelSerializer):
 
     def get_progress_reason(self, obj: SuccessMeasure) -> str | None:
         return _status(obj).progress.reason
+
+
+class MeasureValidateSerializer(serializers.Serializer):
+    """Finance's validation: what they checked (into the audit trail), and optional evidence."""
+
+    note = serializers.CharField(max_length=2000)
+    evidence_url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class MissionMomentSerializer(serializers.ModelSerializer):

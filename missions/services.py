@@ -17,14 +17,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import Max
+from django.urls import reverse
 from django.utils import timezone
 
+from charter.inbox import inbox_notify
 from charter.models import User
+from charter.roles import Role
 from charter.selectors import department_ids_for
 
-from .models import MeasureActual, MissionMoment, SuccessMeasure
+from .models import FinanceValidated, MeasureActual, MissionMoment, SuccessMeasure
 
 
 def _require_leader(user: User) -> None:
@@ -38,22 +42,98 @@ class MeasureSaveResult:
     validation_cleared: bool
 
 
+def validation_can_give(user: User) -> bool:
+    return bool(user.is_finance or user.is_superuser)
+
+
+def validation_check_note(*, note: str, evidence_url: str = "") -> tuple[str, str]:
+    """A validation says what finance checked; an evidence link, if any, is a web address."""
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"note": "Say what you checked: the note goes into the audit trail."})
+    evidence_url = (evidence_url or "").strip()
+    if evidence_url:
+        URLValidator(schemes=["http", "https"])(evidence_url)
+    return note, evidence_url
+
+
+def validation_check_question(question: str) -> str:
+    question = (question or "").strip()
+    if not question:
+        raise ValidationError({"question": "Ask the question the CX leader should answer."})
+    return question
+
+
+def validation_return_notify(*, title: str, kind_label: str, question: str, url: str, by: User) -> None:
+    """Tell the CX leaders (inbox, and e-mail for those who want it) that finance returned a figure."""
+    leaders = User.objects.filter(groups__name=Role.CX_LEADER.label, is_active=True).distinct()
+    inbox_notify(
+        users=list(leaders),
+        kind="validation_returned",
+        text=f"Finance returned {kind_label} “{title[:120]}” with a question",
+        body=f"{by} asks: {question}\n\nAnswer by editing the figure; it then goes back to finance.",
+        url=url,
+        exclude=by,
+    )
+
+
+def validation_answer_notify(
+    *, title: str, kind_label: str, finance: User | None, url: str, by: User
+) -> None:
+    """Tell the finance partner who asked that the CX leader answered: the figure is back in their queue."""
+    if finance is None:
+        return
+    inbox_notify(
+        users=[finance],
+        kind="validation_answered",
+        text=f"{by} answered your question on {kind_label} “{title[:120]}”",
+        url=url,
+        exclude=by,
+    )
+
+
+def meaning_changes(*, stored: FinanceValidated, new: dict[str, object]) -> list[str]:
+    """The meaning fields whose value differs between the stored row and ``new``."""
+    before = stored.meaning()
+    return [name for name in stored.MEANING_FIELDS if name in new and new[name] != before[name]]
+
+
 @transaction.atomic
 def success_measure_save(
     *, measure: SuccessMeasure, by: User, scope_departments: list | None = None
 ) -> MeasureSaveResult:
-    """Create or edit a measure. A change to a validated figure clears finance's validation."""
+    """Create or edit a measure. Any change to what a validated figure means (kind, unit,
+    direction, baseline, target, owner, goal, whose feedback counts, money assumptions)
+    clears finance's validation. A leader's edit answers finance's returned question: the
+    measure goes back to the validation queue."""
     _require_leader(by)
     cleared = False
-    if measure.pk is not None and measure.validated_at is not None:
+    if measure.pk is not None:
         stored = SuccessMeasure.objects.select_for_update().get(pk=measure.pk)
-        changed = [f for f in SuccessMeasure.VALIDATED_FIELDS if getattr(stored, f) != getattr(measure, f)]
-        if changed:
-            measure.validated_at = None
-            measure.validated_by = None
+        new = {
+            name: measure.meaning_value(name)
+            for name in measure.MEANING_FIELDS
+            if name != "scope_departments"
+        }
+        if scope_departments is not None:
+            new["scope_departments"] = frozenset(d.pk for d in scope_departments)
+        changed = meaning_changes(stored=stored, new=new)
+        if changed and stored.validated_at is not None:
+            measure.validation_clear()
+            measure._change_reason = "Validation cleared: " + ", ".join(changed) + " changed"  # type: ignore[attr-defined]
             cleared = True
+        if stored.returned_at is not None:
+            measure.return_clear()
+            validation_answer_notify(
+                title=measure.name,
+                kind_label="the success measure",
+                finance=stored.returned_by,
+                url=reverse("reports:validation-queue") + f"#measure-{measure.pk}",
+                by=by,
+            )
     if measure.pk is None and not measure.position:
         measure.position = (SuccessMeasure.objects.aggregate(p=Max("position"))["p"] or 0) + 1
+    measure._history_user = by  # type: ignore[attr-defined]
     measure.full_clean()
     measure.save()
     if scope_departments is not None:
@@ -62,14 +142,45 @@ def success_measure_save(
 
 
 @transaction.atomic
-def success_measure_validate(*, measure: SuccessMeasure, by: User) -> SuccessMeasure:
-    """Finance confirms baseline, target and money assumptions; records who and when."""
-    if not (by.is_finance or by.is_superuser):
+def success_measure_validate(
+    *, measure: SuccessMeasure, by: User, note: str, evidence_url: str = ""
+) -> SuccessMeasure:
+    """Finance confirms the measure as it is now; who, when, the note and the evidence go
+    into the audit trail."""
+    if not validation_can_give(by):
         raise PermissionDenied("Only a finance partner validates a measure's figures.")
+    note, evidence_url = validation_check_note(note=note, evidence_url=evidence_url)
+    measure = SuccessMeasure.objects.select_for_update().get(pk=measure.pk)
     if measure.baseline_value is None or measure.baseline_date is None:
         raise ValidationError({"baseline_value": "Enter a baseline value and date before validating."})
     measure.validated_by, measure.validated_at = by, timezone.now()
-    measure.save(update_fields=["validated_by", "validated_at"])
+    measure.validation_note, measure.validation_evidence_url = note, evidence_url
+    measure.return_clear()
+    measure._history_user = by  # type: ignore[attr-defined]
+    measure._change_reason = f"Validated by finance: {note}"[:100]  # type: ignore[attr-defined]
+    measure.save(update_fields=[*FinanceValidated.VALIDATION_STATE_FIELDS])
+    return measure
+
+
+@transaction.atomic
+def success_measure_return(*, measure: SuccessMeasure, by: User, question: str) -> SuccessMeasure:
+    """Finance sends the measure back with a question; the CX leader sees it on their home
+    page, and the measure stays unvalidated until finance validates it."""
+    if not validation_can_give(by):
+        raise PermissionDenied("Only a finance partner returns a measure with a question.")
+    question = validation_check_question(question)
+    measure = SuccessMeasure.objects.select_for_update().get(pk=measure.pk)
+    measure.returned_by, measure.returned_at, measure.return_question = by, timezone.now(), question
+    measure._history_user = by  # type: ignore[attr-defined]
+    measure._change_reason = f"Returned by finance: {question}"[:100]  # type: ignore[attr-defined]
+    measure.save(update_fields=["returned_by", "returned_at", "return_question"])
+    validation_return_notify(
+        title=measure.name,
+        kind_label="the success measure",
+        question=question,
+        url=reverse("missions:measure-detail", kwargs={"pk": measure.pk}),
+        by=by,
+    )
     return measure
 
 

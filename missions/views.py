@@ -17,6 +17,7 @@ from charter.document_views import DocumentKind, form_add_validation_error, vali
 from . import selectors, services
 from .forms import (
     ActualChangeForm,
+    FigureValidateForm,
     MeasureActualForm,
     MissionMomentForm,
     MissionVersionForm,
@@ -148,6 +149,7 @@ def measure_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     ctx = {
         "measure": measure,
         "actual_form": MeasureActualForm(),
+        "validate_form": FigureValidateForm(),
         "audit": changes,
         "actual_audit": _actual_audit(measure),
         "can_edit": request.user.is_cx_leader or request.user.is_superuser,
@@ -162,8 +164,19 @@ def measure_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def measure_validate_view(request: HttpRequest, pk: int) -> HttpResponse:
     measure = _measure(pk)
+    if not services.validation_can_give(request.user):
+        raise PermissionDenied("Only a finance partner validates a measure's figures.")
+    form = FigureValidateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("missions:measure-detail", pk=pk)
     try:
-        services.success_measure_validate(measure=measure, by=request.user)
+        services.success_measure_validate(
+            measure=measure,
+            by=request.user,
+            note=form.cleaned_data["note"],
+            evidence_url=form.cleaned_data["evidence_url"],
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(validation_messages(exc)))
         return redirect("missions:measure-detail", pk=pk)

@@ -2,11 +2,13 @@
 
 from django.contrib import admin
 
+from missions.admin import FinanceValidatedAdmin
+
 from .models import Report, ReportDelivery, ResponseDay, RoiAssumption, ThemeDay
 
 
 @admin.register(RoiAssumption)
-class RoiAssumptionAdmin(admin.ModelAdmin):
+class RoiAssumptionAdmin(FinanceValidatedAdmin):
     list_display = [
         "segment",
         "department",
@@ -16,7 +18,7 @@ class RoiAssumptionAdmin(admin.ModelAdmin):
         "validated_at",
     ]
     list_select_related = ["department", "owner", "validated_by"]
-    readonly_fields = ["validated_by", "validated_at", "updated_by", "updated_at"]
+    readonly_fields = (*FinanceValidatedAdmin.readonly_fields, "updated_by", "updated_at")
 
 
 @admin.register(Report)

@@ -44,6 +44,7 @@ def seed() -> dict[str, int]:
                 "notes": "Demo figures from the 2025 finance plan.",
                 "validated_by": finance if validated and finance else None,
                 "validated_at": timezone.now() if validated and finance else None,
+                "validation_note": "Matches the 2025 finance plan." if validated and finance else "",
             },
         )
         created += was_created

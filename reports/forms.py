@@ -10,8 +10,11 @@ from django.db.models import QuerySet
 
 from charter.models import Department, User
 from cxgov.fields import BoundedDateField
+from missions.forms import FigureReturnForm, FigureValidateForm
 
 from .models import RoiAssumption
+
+__all__ = ["FigureReturnForm", "FigureValidateForm", "ReportRequestForm", "RoiAssumptionForm"]
 
 
 class RoiAssumptionForm(forms.ModelForm):

@@ -18,8 +18,10 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 from charter.models import Department
+from missions.models import FinanceValidated
 
 User = settings.AUTH_USER_MODEL
 
@@ -27,16 +29,29 @@ _PERCENT = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
 _MONEY = [MinValueValidator(Decimal("0"))]
 
 
-class RoiAssumption(models.Model):
+class RoiAssumption(FinanceValidated):
     """Money assumptions for one segment. ``department`` empty = the default segment."""
 
-    VALIDATED_FIELDS = (
+    # Changing any of these after finance validated them clears the validation: the money
+    # figures, their currency, and whose customers they are about.
+    MEANING_FIELDS = (
+        "segment",
+        "department",
         "customer_value_per_year",
         "churn_rate_detractor",
         "churn_rate_passive",
         "churn_rate_promoter",
         "cost_per_contact",
         "cost_to_serve",
+        "currency",
+    )
+    VALIDATION_IGNORED_FIELDS = (
+        "id",
+        "notes",  # commentary on where the figures come from, not a figure
+        "owner",  # who answers for the figures; the figures stay the same
+        "updated_by",
+        "updated_at",
+        *FinanceValidated.VALIDATION_STATE_FIELDS,
     )
 
     segment = models.CharField(max_length=120, unique=True)
@@ -69,10 +84,9 @@ class RoiAssumption(models.Model):
     currency = models.CharField(max_length=3, default="EUR")
     notes = models.TextField(blank=True, help_text="Where the figures come from.")
     owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    validated_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    validated_at = models.DateTimeField(null=True, blank=True)
     updated_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["department__name", "segment"]
@@ -94,10 +108,6 @@ class RoiAssumption(models.Model):
             raise ValidationError(
                 {"churn_rate_detractor": "Detractors usually churn at least as much as passives."}
             )
-
-    @property
-    def is_validated(self) -> bool:
-        return self.validated_at is not None
 
 
 class Report(models.Model):

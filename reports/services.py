@@ -24,13 +24,20 @@ from django.core.mail import EmailMessage
 from django.db import close_old_connections, connection, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from charter.models import Department, User
 from charter.roles import Role
 from charter.selectors import department_ids_for
+from missions.services import (
+    validation_answer_notify,
+    validation_check_note,
+    validation_check_question,
+    validation_return_notify,
+)
 
-from . import charts, selectors
+from . import charts, report_layout, selectors
 from .models import Report, ReportDelivery, RoiAssumption
 
 log = logging.getLogger(__name__)
@@ -51,38 +58,87 @@ def roi_can_validate(user: User) -> bool:
 
 @transaction.atomic
 def roi_assumption_save(*, assumption: RoiAssumption | None, data: dict[str, Any], by: User) -> RoiAssumption:
-    """Create or edit a segment's assumptions. Changing any money figure clears finance's
-    validation: what is shown as validated is exactly what finance looked at."""
+    """Create or edit a segment's assumptions. Any change to what a validated figure means
+    (a money figure, its currency, the segment or whose customers it covers:
+    ``RoiAssumption.MEANING_FIELDS``) clears finance's validation: what is shown as
+    validated is exactly what finance looked at. A save answers finance's returned
+    question: the segment goes back to the validation queue."""
     if not roi_can_edit(by):
         raise PermissionDenied("Only finance partners and CX leaders edit ROI assumptions.")
+    data = {k: v for k, v in data.items() if k not in RoiAssumption.VALIDATION_STATE_FIELDS}
+    changed: list[str] = []
     if assumption is None:
         assumption = RoiAssumption(owner=data.pop("owner", None) or by)
-        changed = True
     else:
         assumption = RoiAssumption.objects.select_for_update().get(pk=assumption.pk)
-        changed = any(
-            f in data and str(getattr(assumption, f)) != str(data[f]) for f in RoiAssumption.VALIDATED_FIELDS
-        )
+    stored_validated = assumption.is_validated
+    stored_returned = assumption.is_returned
+    asked_by = assumption.returned_by
+    before = assumption.meaning() if assumption.pk else {}
     for name, value in data.items():
         setattr(assumption, name, value)
-    if changed:
-        assumption.validated_by = None
-        assumption.validated_at = None
+    if assumption.pk:
+        try:
+            after = assumption.meaning()
+        except ValidationError as exc:  # a value of the wrong type: full_clean names the field
+            raise ValidationError({"__all__": exc.messages}) from exc
+        changed = [name for name in RoiAssumption.MEANING_FIELDS if after[name] != before[name]]
+    if changed and stored_validated:
+        assumption.validation_clear()
+        assumption._change_reason = ("Validation cleared: " + ", ".join(changed) + " changed")[:100]  # type: ignore[attr-defined]
+    if stored_returned:
+        assumption.return_clear()
+        validation_answer_notify(
+            title=assumption.segment,
+            kind_label="the ROI assumptions",
+            finance=asked_by,
+            url=reverse("reports:validation-queue") + f"#assumption-{assumption.pk}",
+            by=by,
+        )
     assumption.updated_by = by
+    assumption._history_user = by  # type: ignore[attr-defined]
     assumption.full_clean()
     assumption.save()
     return assumption
 
 
 @transaction.atomic
-def roi_assumption_validate(*, assumption: RoiAssumption, by: User) -> RoiAssumption:
-    """A finance partner vouches for the figures as they are now."""
+def roi_assumption_validate(
+    *, assumption: RoiAssumption, by: User, note: str, evidence_url: str = ""
+) -> RoiAssumption:
+    """A finance partner vouches for the figures as they are now, saying what they checked."""
     if not roi_can_validate(by):
         raise PermissionDenied("Only a finance partner validates ROI assumptions.")
+    note, evidence_url = validation_check_note(note=note, evidence_url=evidence_url)
     assumption = RoiAssumption.objects.select_for_update().get(pk=assumption.pk)
     assumption.validated_by = by
     assumption.validated_at = timezone.now()
-    assumption.save(update_fields=["validated_by", "validated_at"])
+    assumption.validation_note, assumption.validation_evidence_url = note, evidence_url
+    assumption.return_clear()
+    assumption._history_user = by  # type: ignore[attr-defined]
+    assumption._change_reason = f"Validated by finance: {note}"[:100]  # type: ignore[attr-defined]
+    assumption.save(update_fields=[*RoiAssumption.VALIDATION_STATE_FIELDS])
+    return assumption
+
+
+@transaction.atomic
+def roi_assumption_return(*, assumption: RoiAssumption, by: User, question: str) -> RoiAssumption:
+    """Finance sends the assumptions back with a question the CX leader sees at home."""
+    if not roi_can_validate(by):
+        raise PermissionDenied("Only a finance partner returns ROI assumptions with a question.")
+    question = validation_check_question(question)
+    assumption = RoiAssumption.objects.select_for_update().get(pk=assumption.pk)
+    assumption.returned_by, assumption.returned_at, assumption.return_question = by, timezone.now(), question
+    assumption._history_user = by  # type: ignore[attr-defined]
+    assumption._change_reason = f"Returned by finance: {question}"[:100]  # type: ignore[attr-defined]
+    assumption.save(update_fields=["returned_by", "returned_at", "return_question"])
+    validation_return_notify(
+        title=assumption.segment,
+        kind_label="the ROI assumptions",
+        question=question,
+        url=reverse("reports:roi-assumption-edit", kwargs={"pk": assumption.pk}),
+        by=by,
+    )
     return assumption
 
 
@@ -233,10 +289,13 @@ def report_context(
     trends = data["trends"]
     return {
         **data,
+        **report_layout.layout(data),
         "report": report,
         "period": period,
+        "period_label": f"{period.start:%-d %b %Y} – {period.end:%-d %b %Y}",
         "org_wide": department_ids is None,
-        "charts": {m: charts.line_chart(trends[m]["series"], metric=m) for m in trends},
+        # Wide and low on the page: three charts and a table fit one A4 page, labels stay 9 pt.
+        "charts": {m: charts.line_chart(trends[m]["series"], metric=m, height=150) for m in trends},
         "moments": selectors.featured_moments(department_ids=department_ids),
         "maturity": selectors.maturity_trend(),
         "generated_at": timezone.now(),

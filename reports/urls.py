@@ -19,4 +19,15 @@ urlpatterns = [
         views.roi_assumption_validate_view,
         name="roi-assumption-validate",
     ),
+    path("finance/validation/", views.validation_queue_view, name="validation-queue"),
+    path(
+        "finance/validation/<slug:kind>/<int:pk>/validate/",
+        views.validation_validate_view,
+        name="validation-validate",
+    ),
+    path(
+        "finance/validation/<slug:kind>/<int:pk>/return/",
+        views.validation_return_view,
+        name="validation-return",
+    ),
 ]

@@ -16,9 +16,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from charter.documents import document_approvals_pending
 from charter.selectors import department_list
 from cxgov.exports import csv_response
+from missions.services import success_measure_return as measure_return
+from missions.services import success_measure_validate as measure_validate
 
-from . import selectors, services
-from .forms import ReportRequestForm, RoiAssumptionForm
+from . import selectors, services, validation
+from .forms import FigureReturnForm, FigureValidateForm, ReportRequestForm, RoiAssumptionForm
 from .models import Report, RoiAssumption
 
 PERIODS = {"30": 30, "90": 90, "180": 180, "365": 365}
@@ -42,12 +44,13 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     days, period = _period(request)
     data = selectors.dashboard(user=request.user, period=period, minimum=_minimum(request))
     template = "reports/dashboard.html"
-    if request.htmx:
-        template += "#dashboard-body"
-        return render(request, template, {**data, "days": days, "periods": PERIODS, "minimums": MINIMUMS})
-    # an executive's home starts with what waits for their approval
-    pending = document_approvals_pending(user=request.user)
-    context = {**data, "days": days, "periods": PERIODS, "minimums": MINIMUMS, "pending_approvals": pending}
+    context = {**data, "days": days, "periods": PERIODS, "minimums": MINIMUMS}
+    if request.htmx:  # the period and minimum filters swap the body only
+        return render(request, template + "#dashboard-body", context)
+    # a leader's home shows the questions finance returned; an executive's starts with what
+    # waits for their approval
+    context["returned"] = validation.returned_questions(user=request.user)
+    context["pending_approvals"] = document_approvals_pending(user=request.user)
     return render(request, template, context)
 
 
@@ -118,12 +121,99 @@ def roi_assumption_edit_view(request: HttpRequest, pk: int | None = None) -> Htt
 @login_required
 @require_POST
 def roi_assumption_validate_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Kept for old links and forms: validating happens in the finance queue, with a note."""
+    return validation_validate_view(request, kind="assumption", pk=pk)
+
+
+# --- finance validation queue -------------------------------------------------------------
+
+
+def _require_finance(request: HttpRequest) -> None:
     if not services.roi_can_validate(request.user):
-        raise PermissionDenied
-    assumption = get_object_or_404(RoiAssumption, pk=pk)
-    services.roi_assumption_validate(assumption=assumption, by=request.user)
-    messages.success(request, f"Validated: {assumption.segment}.")
-    return redirect("reports:roi-assumptions")
+        raise PermissionDenied("Only finance partners validate figures.")
+
+
+def _queue_page(
+    request: HttpRequest, *, forms_for: dict[str, Any] | None = None, status: int = 200
+) -> HttpResponse:
+    items = validation.validation_queue()
+    forms_for = forms_for or {}
+    for item in items:
+        item.validate_form = forms_for.get(f"validate-{item.key}") or FigureValidateForm(prefix=item.key)
+        item.return_form = forms_for.get(f"return-{item.key}") or FigureReturnForm(prefix=item.key)
+    return render(request, "reports/validation_queue.html", {"items": items}, status=status)
+
+
+@login_required
+def validation_queue_view(request: HttpRequest) -> HttpResponse:
+    """Where a finance partner lands: every figure waiting for them, longest waiting first."""
+    _require_finance(request)
+    return _queue_page(request)
+
+
+def _queue_figure(kind: str, pk: int) -> Any:
+    figure = validation.validation_queue_item(kind=kind, pk=pk)
+    if figure is None:
+        raise Http404("No such figure")
+    return figure
+
+
+def _form_errors(form: Any, exc: ValidationError) -> None:
+    for name, errors in exc.message_dict.items():
+        form.add_error(name if name in form.fields else None, errors)
+
+
+@login_required
+@require_POST
+def validation_validate_view(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    _require_finance(request)
+    figure = _queue_figure(kind, pk)
+    key = f"{kind}-{pk}"
+    form = FigureValidateForm(request.POST, prefix=key)
+    if form.is_valid():
+        try:
+            if kind == "measure":
+                measure_validate(
+                    measure=figure,
+                    by=request.user,
+                    note=form.cleaned_data["note"],
+                    evidence_url=form.cleaned_data["evidence_url"],
+                )
+            else:
+                services.roi_assumption_validate(
+                    assumption=figure,
+                    by=request.user,
+                    note=form.cleaned_data["note"],
+                    evidence_url=form.cleaned_data["evidence_url"],
+                )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, f"Validated: {figure}.")
+            return redirect("reports:validation-queue")
+    return _queue_page(request, forms_for={f"validate-{key}": form}, status=400)
+
+
+@login_required
+@require_POST
+def validation_return_view(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    _require_finance(request)
+    figure = _queue_figure(kind, pk)
+    key = f"{kind}-{pk}"
+    form = FigureReturnForm(request.POST, prefix=key)
+    if form.is_valid():
+        question = form.cleaned_data["question"]
+        try:
+            if kind == "measure":
+                measure_return(measure=figure, by=request.user, question=question)
+            else:
+                services.roi_assumption_return(assumption=figure, by=request.user, question=question)
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, f"Returned to the CX leader with your question: {figure}.")
+            return redirect("reports:validation-queue")
+    return _queue_page(request, forms_for={f"return-{key}": form}, status=400)
 
 
 # --- PDF reports ------------------------------------------------------------------------

@@ -39,3 +39,22 @@ def money(value: Any) -> str:
     if value is None:
         return "—"
     return f"{Decimal(value):,.2f}"
+
+
+METRIC_UNITS = {"nps": "points", "csat": "percent", "ces": "mean"}
+
+
+@register.filter
+def metric_figure(row: dict[str, Any], metric: str) -> str:
+    """A metric row's score in its unit, or "n = 2: too few answers" / "—" (the PDF's KPIs)."""
+    from missions.templatetags.figures import too_few_or
+
+    return too_few_or(row, METRIC_UNITS.get(metric, "points"))
+
+
+@register.simple_tag
+def money_in(value: Any, currency: str) -> str:
+    """``{% money_in amount "EUR" %}``: money in its currency, thousands separated."""
+    from missions.formatting import figure_format
+
+    return figure_format(value, unit="money", currency=currency or "EUR")

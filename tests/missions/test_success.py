@@ -42,20 +42,20 @@ def validated(finance: User) -> SuccessMeasure:
 
 def test_finance_validates_a_measure_and_who_when_is_recorded(finance: User) -> None:
     measure = SuccessMeasureFactory(baseline_value=5, baseline_date=dt.date(2026, 1, 1))
-    measure = success_measure_validate(measure=measure, by=finance)
+    measure = success_measure_validate(measure=measure, by=finance, note="Checked against the ledger.")
     assert measure.validated_by == finance and measure.validated_at is not None
 
 
 def test_validation_needs_a_baseline(finance: User) -> None:
     with pytest.raises(ValidationError, match="baseline"):
-        success_measure_validate(measure=SuccessMeasureFactory(), by=finance)
+        success_measure_validate(measure=SuccessMeasureFactory(), by=finance, note="Checked.")
 
 
 @pytest.mark.parametrize("who", ["leader", "executive", "ambassador"])
 def test_only_finance_validates(who: str, request: pytest.FixtureRequest) -> None:
     measure = SuccessMeasureFactory(baseline_value=5, baseline_date=dt.date(2026, 1, 1))
     with pytest.raises(PermissionDenied):
-        success_measure_validate(measure=measure, by=request.getfixturevalue(who))
+        success_measure_validate(measure=measure, by=request.getfixturevalue(who), note="Checked.")
 
 
 @pytest.mark.parametrize(
@@ -107,7 +107,7 @@ def test_only_leaders_edit_measures_in_the_browser(validated: SuccessMeasure, fi
 def test_finance_validates_in_the_browser(finance_client: Client) -> None:
     measure = SuccessMeasureFactory(baseline_value=5, baseline_date=dt.date(2026, 1, 1))
     response = finance_client.post(
-        reverse("missions:measure-validate", kwargs={"pk": measure.pk}), follow=True
+        reverse("missions:measure-validate", kwargs={"pk": measure.pk}), {"note": "Checked."}, follow=True
     )
     assert 'data-testid="validated"' in response.content.decode()
 
@@ -167,7 +167,11 @@ def test_api_round_trip_create_update_validate_actuals(leader_client: Client, fi
     )
     assert created.status_code == 201, created.content
     pk = created.json()["id"]
-    validated = finance_client.post(f"/api/v1/success-measures/{pk}/validate/")
+    validated = finance_client.post(
+        f"/api/v1/success-measures/{pk}/validate/",
+        {"note": "Matches the plan."},
+        content_type="application/json",
+    )
     assert validated.status_code == 200 and validated.json()["is_validated"] is True
     actual = finance_client.post(
         f"/api/v1/success-measures/{pk}/actuals/",

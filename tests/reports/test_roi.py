@@ -110,25 +110,25 @@ def test_roi_summary_uses_a_constant_number_of_queries(leader, dept_a, django_as
 def test_finance_validation_records_who_and_when(leader, finance):
     assumption = _assumption(leader)
     assert not assumption.is_validated
-    validated = roi_assumption_validate(assumption=assumption, by=finance)
+    validated = roi_assumption_validate(assumption=assumption, by=finance, note="Checked.")
     assert validated.validated_by == finance and validated.validated_at is not None
 
 
 def test_editing_a_figure_clears_the_validation(leader, finance):
-    assumption = roi_assumption_validate(assumption=_assumption(leader), by=finance)
+    assumption = roi_assumption_validate(assumption=_assumption(leader), by=finance, note="Checked.")
     edited = roi_assumption_save(assumption=assumption, data={"cost_per_contact": Decimal("25")}, by=leader)
     assert edited.validated_at is None and edited.validated_by is None
 
 
 def test_editing_only_the_notes_keeps_the_validation(leader, finance):
-    assumption = roi_assumption_validate(assumption=_assumption(leader), by=finance)
+    assumption = roi_assumption_validate(assumption=_assumption(leader), by=finance, note="Checked.")
     edited = roi_assumption_save(assumption=assumption, data={"notes": "Source: plan 2026"}, by=leader)
     assert edited.is_validated
 
 
 def test_only_finance_validates(leader):
     with pytest.raises(PermissionDenied):
-        roi_assumption_validate(assumption=_assumption(leader), by=leader)
+        roi_assumption_validate(assumption=_assumption(leader), by=leader, note="Checked.")
 
 
 def test_ambassador_cannot_edit_assumptions(ambassador):
@@ -140,7 +140,10 @@ def test_assumption_page_marks_unvalidated_and_lets_finance_validate(leader, fin
     assumption = _assumption(leader)
     page = finance_client.get("/reports/roi/assumptions/")
     assert "UNVALIDATED" in page.content.decode()
-    response = finance_client.post(f"/reports/roi/assumptions/{assumption.pk}/validate/")
+    response = finance_client.post(
+        f"/reports/roi/assumptions/{assumption.pk}/validate/",
+        {f"assumption-{assumption.pk}-note": "Checked."},
+    )
     assert response.status_code == 302
     assumption.refresh_from_db()
     assert assumption.validated_by is not None
@@ -199,6 +202,6 @@ def test_executive_dashboard_marks_unvalidated_assumptions(leader, finance, exec
         first_contacted_at=timezone.now(),
     )
     assert "UNVALIDATED" in executive_client.get("/dashboard/").content.decode()
-    roi_assumption_validate(assumption=assumption, by=finance)
+    roi_assumption_validate(assumption=assumption, by=finance, note="Checked.")
     page = executive_client.get("/dashboard/").content.decode()
     assert "UNVALIDATED" not in page and "All assumptions validated by finance" in page
