@@ -49,7 +49,7 @@ SUCCESS_NARRATIVE = (
 # name, kind, unit, direction, baseline, target, owner slug, validated, money assumptions, actuals
 MEASURES = [
     ("Relationship NPS", "nps", "pts", "higher", 18, 30, "support", False, "", []),
-    ("Post-support CSAT", "csat", "%", "higher", 78, 88, "support", False, "", []),
+    ("Post-support CSAT", "csat", "%", "higher", 52, 65, "support", False, "", []),
     (
         "Onboarding effort (CES)",
         "ces",
