@@ -263,11 +263,13 @@ def returned_questions(*, user: User) -> list[dict[str, Any]]:
         SuccessMeasure.objects.filter(returned_at__isnull=False)
         .annotate(queue_kind=Value("measure"), title=F("name"))
         .values(*columns)
+        .order_by()  # no ORDER BY inside a UNION part (SQLite refuses it): ordered once below
     )
     assumptions = (
         RoiAssumption.objects.filter(returned_at__isnull=False)
         .annotate(queue_kind=Value("assumption"), title=F("segment"))
         .values(*columns)
+        .order_by()
     )
     rows = list(measures.union(assumptions, all=True).order_by("returned_at", "pk"))
     for row in rows:
