@@ -51,7 +51,8 @@ for username in ("leader", "ambassador", "owner", "finance", "executive"):
         reply = client.get(path, secure=True, follow=True)
         pages[f"{username} {path}"] = reply.status_code
 print(json.dumps({"vendor": connection.vendor, "status": report.status, "error": report.error[:300],
-                  "pdf": pdf[:5].decode("latin-1"), "server_errors": sorted(k for k, v in pages.items() if v >= 500),
+                  "pdf": pdf[:5].decode("latin-1"),
+                  "server_errors": sorted(k for k, v in pages.items() if v >= 500),
                   "home_ok": all(pages[f"{u} /"] == 200 for u in ("leader", "finance", "executive"))}))
 """
 
