@@ -9,15 +9,13 @@ Every selector runs a fixed number of queries, whatever the number of rows.
 from __future__ import annotations
 
 import calendar
-import threading
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, connections
+from django.db import connection
 from django.db.models import (
     Count,
     DurationField,
@@ -864,37 +862,6 @@ def systemic_actions(
     return out
 
 
-def _aside[T](fn: Callable[[], T], *, aside: bool) -> Callable[[], T]:
-    """``fn`` started now in a thread, on a database connection of its own, so that PostgreSQL
-    runs its queries while the caller's run on the caller's connection; call the returned
-    function for the result (or the error). Not ``aside``: ``fn`` runs when its result is asked.
-
-    Only for a caller outside any transaction: a second connection does not see what the
-    caller's open transaction wrote (a test's, say). Each statement reads its own snapshot
-    either way (READ COMMITTED), as the queries did one after the other on one connection."""
-    if not aside:
-        return fn
-    done: Future[T] = Future()
-
-    def run() -> None:
-        value: list[T] = []
-        error: BaseException | None = None
-        try:
-            value.append(fn())
-        except BaseException as exc:  # handed to the caller, which raises it
-            error = exc
-        finally:
-            connections.close_all()  # this thread's connections only
-        # Only now, disconnected: the caller never races this thread's connection.
-        if error is not None:
-            done.set_exception(error)
-        else:
-            done.set_result(value[0])
-
-    threading.Thread(target=run, name="cxgov-report-aside", daemon=True).start()
-    return done.result
-
-
 def _theme_figures(
     *, department_ids: DepartmentIds, period: Period
 ) -> tuple[
@@ -925,20 +892,12 @@ def _theme_figures(
 
 
 def report_data(
-    *, department_ids: DepartmentIds, period: Period, now: datetime | None = None, aside: bool = False
+    *, department_ids: DepartmentIds, period: Period, now: datetime | None = None
 ) -> dict[str, Any]:
     """Every figure of the PDF report, organisation and per department, in a fixed number of
-    queries whatever the number of departments, months or responses. ``aside``: the theme
-    queries, the loop counts and the ROI figures run on connections of their own meanwhile
-    (see ``_aside``)."""
+    queries whatever the number of departments, months or responses, one after the other on
+    the caller's connection."""
     now = now or timezone.now()
-    theme_figures = _aside(lambda: _theme_figures(department_ids=department_ids, period=period), aside=aside)
-    loop_figures = _aside(
-        lambda: loop_closure_by_department(department_ids=department_ids, period=period, now=now), aside=aside
-    )
-    roi_figures = _aside(
-        lambda: roi_summary(department_ids=department_ids, period=period, now=now), aside=aside
-    )
     departments = departments_named(department_ids)
     rows = response_rollup(department_ids=department_ids, period=period)
     program_ids = {r["program_id"] for r in rows}
@@ -954,8 +913,12 @@ def report_data(
             actions_by_theme.setdefault(action.theme_id, []).append(action)
         actions_by_department.setdefault(action.department_id, []).append(action)
 
-    loops, loops_per_department = loop_figures()
-    top, mentions, themes_by_id, per_department_themes, quotes = theme_figures()
+    loops, loops_per_department = loop_closure_by_department(
+        department_ids=department_ids, period=period, now=now
+    )
+    top, mentions, themes_by_id, per_department_themes, quotes = _theme_figures(
+        department_ids=department_ids, period=period
+    )
     themes = []
     for theme_id in top:
         theme = themes_by_id[theme_id]
@@ -967,7 +930,7 @@ def report_data(
         themes.append(theme)
 
     measures = scorecard(department_ids=department_ids, period=period)
-    roi_data = roi_figures()
+    roi_data = roi_summary(department_ids=department_ids, period=period, now=now)
     rows_by_department: dict[int, list[dict[str, Any]]] = {}
     for r in rows:
         rows_by_department.setdefault(r["department_id"], []).append(r)

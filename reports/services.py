@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
-from django.db import close_old_connections, connection, transaction
+from django.db import close_old_connections, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -282,10 +282,7 @@ def report_context(
     """Everything the PDF shows, in a fixed number of queries (``selectors.report_data``):
     the organisation's figures and a section per department, rolled up from one GROUP BY
     month × department × program. They equal the metrics API's and the dashboard's."""
-    # Outside a transaction (a worker), the theme queries, the loop counts and the ROI figures
-    # run on connections of their own while the others run on this one: PostgreSQL works on all.
-    aside = connection.vendor == "postgresql" and not connection.in_atomic_block
-    data = selectors.report_data(department_ids=department_ids, period=period, aside=aside)
+    data = selectors.report_data(department_ids=department_ids, period=period)
     trends = data["trends"]
     return {
         **data,

@@ -199,36 +199,3 @@ def _theme_figures_of(data: dict) -> list:
     return [
         (t.name, t.mentions, [r.pk for r in t.sample_responses], t.systemic_actions) for t in data["themes"]
     ]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_worker_runs_the_theme_loop_and_roi_queries_on_other_connections_with_the_same_figures(theme):
-    """Outside a transaction (a worker) the theme roll-up, names and quotes, the loop counts
-    and the ROI figures run on connections of their own while the other queries run on the
-    first; the report is the same."""
-    for slug in ("alpha", "beta"):
-        _department_with_feedback(slug, months=2, per_month=6, theme=theme)
-    _department_with_feedback("gamma", months=1, per_month=6, theme=ThemeFactory(name="Billing errors"))
-    with CaptureQueriesContext(connection) as one_connection:
-        inline = selectors.report_data(department_ids=None, period=PERIOD, now=NOW)
-    with CaptureQueriesContext(connection) as first_connection:
-        aside = selectors.report_data(department_ids=None, period=PERIOD, now=NOW, aside=True)
-    assert aside == inline
-    assert _theme_figures_of(aside) == _theme_figures_of(inline)
-    assert len(first_connection) == len(one_connection) - 7  # themes (3), loops (1), ROI (3) aside
-    assert not connection.in_atomic_block
-    with CaptureQueriesContext(connection) as worker_connection:
-        context = report_context(period=PERIOD, department_ids=None)
-    assert any('AS "mentions"' in q["sql"] for q in one_connection)
-    assert not any('AS "mentions"' in q["sql"] for q in worker_connection)
-    assert _theme_figures_of(context) == _theme_figures_of(inline)
-
-
-@pytest.mark.django_db(transaction=True)
-def test_an_error_on_the_second_connection_reaches_the_report(theme, monkeypatch):
-    def broken(**kwargs):
-        raise RuntimeError("theme roll-up failed")
-
-    monkeypatch.setattr(selectors, "theme_rollup", broken)
-    with pytest.raises(RuntimeError, match="theme roll-up failed"):
-        selectors.report_data(department_ids=None, period=PERIOD, now=NOW, aside=True)
