@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django import template
@@ -32,13 +31,6 @@ def score(value: Any) -> str:
     if value is None:
         return "—"
     return f"{float(value):.1f}"
-
-
-@register.filter
-def money(value: Any) -> str:
-    if value is None:
-        return "—"
-    return f"{Decimal(value):,.2f}"
 
 
 METRIC_UNITS = {"nps": "points", "csat": "percent", "ces": "mean"}

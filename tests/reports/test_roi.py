@@ -205,3 +205,24 @@ def test_executive_dashboard_marks_unvalidated_assumptions(leader, finance, exec
     roi_assumption_validate(assumption=assumption, by=finance, note="Checked.")
     page = executive_client.get("/dashboard/").content.decode()
     assert "UNVALIDATED" not in page and "All assumptions validated by finance" in page
+
+
+def test_roi_pages_write_money_and_shares_with_the_one_figure_format(leader, leader_client, executive_client):
+    """Money in its currency with thousands separators, churn shares as percentages: the same
+    helper the success page and the PDF use, not "EUR 1800.00" or "25.00 %"."""
+    RoiAssumption.objects.create(
+        segment="Default",
+        customer_value_per_year=Decimal("12500"),
+        churn_rate_detractor=Decimal("25"),
+        churn_rate_passive=Decimal("12.5"),
+        churn_rate_promoter=Decimal("5"),
+        cost_per_contact=Decimal("18"),
+        cost_to_serve=Decimal("240"),
+        owner=leader,
+    )
+    page = leader_client.get("/reports/roi/assumptions/").content.decode()
+    assert "€12,500" in page and "€18" in page and "€240" in page
+    assert "25.0% / 12.5% / 5.0%" in page
+    assert "EUR 12,500.00" not in page
+    home = executive_client.get("/dashboard/").content.decode()
+    assert 'data-testid="roi-revenue">€0<' in home
