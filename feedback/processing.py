@@ -49,7 +49,6 @@ from .notifications import IMPORTED_ACTION_KEY, action_url, notification_bulk_cr
 from .outbox import outbox_mark_processed
 from .outer_loop import systemic_action_for, systemic_actions_lock, systemic_actions_open
 from .pipeline_config import PipelineConfig, pipeline_config, pipeline_config_cached, pipeline_config_load
-from .prepared import PreparedQuery
 from .routing import response_route
 from .scoring import band_for
 from .sentiment import sentiment_score
@@ -329,12 +328,8 @@ def _locked_query(config: PipelineConfig | None) -> Any:
     return qs
 
 
-# Compiled once per configuration snapshot (its SQL embeds the theme phrases), not per response.
-_RESPONSE_LOCKED = PreparedQuery(_response_locked_query)
-
-
 def _response_locked(*, response_id: int, config: PipelineConfig | None) -> Response | None:
-    return _RESPONSE_LOCKED.first(response_id, key=config, args=(config,))
+    return _response_locked_query(response_id, config).first()
 
 
 def _responses_locked_query(response_ids: list[int], config: PipelineConfig | None) -> Any:
@@ -344,15 +339,12 @@ def _responses_locked_query(response_ids: list[int], config: PipelineConfig | No
     return _locked_query(config).filter(id__in=ids).order_by("id")
 
 
-_RESPONSES_LOCKED = PreparedQuery(_responses_locked_query)
-
-
 def _responses_locked(*, response_ids: list[int], config: PipelineConfig | None) -> dict[int, Response]:
     """``_response_locked`` for many responses, in one statement on PostgreSQL."""
     if connection.vendor != "postgresql":
         found = [_response_locked(response_id=rid, config=config) for rid in sorted(set(response_ids))]
     else:
-        found = _RESPONSES_LOCKED.all(sorted(set(response_ids)), key=config, args=(config,))
+        found = list(_responses_locked_query(sorted(set(response_ids)), config))
     return {r.id: r for r in found if r is not None}
 
 
