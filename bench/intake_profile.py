@@ -4,7 +4,7 @@
         .venv/bin/python -m bench.intake_profile [N] [--sql] [--profile]
 
 Posts N signed generic webhooks (the body of ``intake.lua``) through the WSGI application gunicorn
-serves (``cxgov.wsgi.application``: the lean intake path of ADR 0009) with production settings
+serves (``cxgov.wsgi.application``, Django's standard handler, the whole middleware) with production settings
 (``bench.settings``: real Redis, outbox relay thread), and prints the SQL statements of a new
 response and of a duplicate, then the CPU time per request (``time.process_time``: every thread
 of the process, the relay included), the relay thread's own CPU per event and the CPU of the

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import connection
 from django.db.models import Model, Q, QuerySet
-
-from cxgov.sqlshape import SqlShapes
 
 from .models import Department, User
 
@@ -25,24 +22,14 @@ def department_ids_for(*, user: User) -> set[int] | None:
     if user.sees_all_departments:
         return None
     cached = getattr(user, "_cxgov_department_ids", None)
-    if cached is None:
-        # Every page asks this once: compiled once per process (``cxgov.sqlshape``), not per request.
-        sql, params = _SHAPES.sql("department_ids", _department_ids_sql, {"user": user.pk})
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            cached = {pk for (pk,) in cursor.fetchall()}
+    if cached is None:  # every page asks this: once per request, remembered on the user
+        cached = set(
+            Department.objects.filter(Q(members=user) | Q(ambassadors=user) | Q(leader=user)).values_list(
+                "id", flat=True
+            )
+        )
         user._cxgov_department_ids = cached  # type: ignore[attr-defined]
     return cached
-
-
-_SHAPES = SqlShapes(maxsize=8)
-
-
-def _department_ids_sql(*, user: int) -> tuple[str, Any]:
-    query = Department.objects.filter(Q(members=user) | Q(ambassadors=user) | Q(leader=user)).values_list(
-        "id"
-    )
-    return query.query.sql_with_params()
 
 
 def department_scope[M: Model](qs: QuerySet[M], *, user: User, field: str = "department") -> QuerySet[M]:

@@ -17,7 +17,6 @@ Both go first in ``MIDDLEWARE`` (outermost): see docs/operations.md.
 
 from __future__ import annotations
 
-import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -28,8 +27,6 @@ from django.core.signals import got_request_exception
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import add_never_cache_headers
-from django_structlog.app_settings import app_settings
-from django_structlog.middlewares import request as structlog_request
 from django_structlog.signals import bind_extra_request_metadata
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -55,59 +52,6 @@ class RequestIdMiddleware:
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request_id
         return response
-
-
-class RequestLogMiddleware:
-    """The request log line of the lean intake stack (``settings.INTAKE_MIDDLEWARE``): the same
-    ``request_finished`` event, logger, levels and fields as django-structlog's middleware on the
-    site (request id, ip, user agent, code, request), written directly. django-structlog's
-    middleware re-reads its settings, sends two signals and makes a uuid on every request, ~4 %
-    of a delivery's web CPU. A view that raises is logged as ``request_failed`` by
-    django-structlog's own ``got_request_exception`` receiver, as on the site."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-        self.start_level = app_settings.STATUS_START_LOG_LEVEL
-        self.default_level = app_settings.STATUS_DEFAULT_LOG_LEVEL
-        self.levels = {
-            2: app_settings.STATUS_2XX_LOG_LEVEL,
-            4: app_settings.STATUS_4XX_LOG_LEVEL,
-            5: app_settings.STATUS_5XX_LOG_LEVEL,
-        }
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        _bind_our_request_id(None, request)
-        line = f"{request.method} {request.get_full_path()}"
-        try:
-            if _request_log_std.isEnabledFor(self.start_level):
-                user_agent = request.META.get("HTTP_USER_AGENT")
-                _request_log.log(self.start_level, "request_started", request=line, user_agent=user_agent)
-            response = self.get_response(request)
-            if hasattr(request, "_raised_exception"):  # logged as request_failed already
-                del request._raised_exception
-            else:
-                level = self.levels.get(response.status_code // 100, self.default_level)
-                _request_log.log(level, "request_finished", code=response.status_code, request=line)
-            return response
-        finally:
-            structlog.contextvars.clear_contextvars()
-
-
-# django-structlog's own logger, so that a filter on its name sees both stacks' lines.
-_request_log = structlog_request.logger
-_request_log_std = logging.getLogger(structlog_request.__name__)
-
-
-class AllowedHostMiddleware:
-    """Refuse a Host outside ``ALLOWED_HOSTS`` (400) where no other middleware reads the host:
-    in the full stack CSRF and CommonMiddleware do; the lean intake stack has neither."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.get_host()  # raises DisallowedHost, which Django answers with a 400
-        return self.get_response(request)
 
 
 def _bind_our_request_id(sender: Any, request: HttpRequest, **_kwargs: Any) -> None:

@@ -83,17 +83,6 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-# What a webhook delivery to /api/v1/intake/<slug>/ goes through (cxgov/wsgi.py): no session,
-# CSRF, auth or static files; it is authenticated by its source.
-INTAKE_MIDDLEWARE = [
-    "cxgov.middleware.RequestIdMiddleware",
-    "cxgov.middleware.DatabaseUnavailableMiddleware",
-    "cxgov.middleware.AllowedHostMiddleware",
-    "django.middleware.security.SecurityMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "cxgov.middleware.RequestLogMiddleware",  # django-structlog's request line, lean
-]
-
 ROOT_URLCONF = "cxgov.urls"
 WSGI_APPLICATION = "cxgov.wsgi.application"
 ASGI_APPLICATION = "cxgov.asgi.application"
@@ -337,9 +326,6 @@ CXGOV_OUTBOX_KEEP_DAYS = env.int("CXGOV_OUTBOX_KEEP_DAYS", default=7)
 # publishes (feedback/relay.py): one publish per batch instead of one per request. An event
 # after a quiet spell is published at once.
 CXGOV_RELAY_LINGER_MS = env.int("CXGOV_RELAY_LINGER_MS", default=100)
-# Intake's hot statements as server-side prepared statements (cxgov/pgprepared.py); 0 behind a
-# pooler in transaction mode, which does not keep them on a connection.
-CXGOV_PREPARED_STATEMENTS = env.bool("CXGOV_PREPARED_STATEMENTS", default=True)
 # /api/schema/, /api/docs/ and /api/redoc/ answer anonymous visitors only when this is 1.
 CXGOV_PUBLIC_API_DOCS = env.bool("CXGOV_PUBLIC_API_DOCS", default=False)
 # Absolute links in notifications and in `create_source` output (e.g. https://cx.example.com).

@@ -45,7 +45,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from charter.models import Department, Touchpoint
-from cxgov import pgprepared
 
 from . import ratelimit, refusals
 from . import tasks as _tasks  # noqa: F401  (registers the Celery tasks the outbox publishes, web side too)
@@ -152,94 +151,15 @@ def _row_fields(model: type[models.Model]) -> tuple[list[models.Field], list[str
     return fields, [f.attname for f in fields], [hasattr(f, "from_db_value") for f in fields]
 
 
-@functools.cache
-def _source_sql() -> str:
-    """Source + program + department + touchpoint in one row (a hand-written select_related:
-    the ORM spent more CPU compiling that query than PostgreSQL spent running it)."""
-    q = connection.ops.quote_name
-    parts = []
-    for alias, model in (("s", Source), ("p", Program), ("d", Department), ("t", Touchpoint)):
-        parts += [f"{alias}.{q(f.column)}" for f in _columns(model)]
-    return (
-        f"SELECT {', '.join(parts)} FROM {Source._meta.db_table} s "  # noqa: S608  # nosec B608
-        f"JOIN {Program._meta.db_table} p ON p.id = s.program_id "
-        f"JOIN {Department._meta.db_table} d ON d.id = p.department_id "
-        f"LEFT JOIN {Touchpoint._meta.db_table} t ON t.id = p.touchpoint_id "
-        "WHERE s.slug = %s AND s.is_active"
-    )
-
-
 def source_for_intake(*, slug: str) -> Source | None:
     """The active source posting to ``/api/v1/intake/<slug>/``, with its program, department
-    and touchpoint loaded (one query), or ``None``.
-
-    This lookup is a delivery's first statement, and it doubles as the connection's health
-    check: Django's (``CONN_HEALTH_CHECKS``) would send a ``SELECT 1`` first on every delivery,
-    ~4 % of its CPU in the two processes. A connection the server dropped (a restart, an idle
-    timeout) fails this read-only statement outside any transaction instead, and it runs once
-    more on a new connection; a database that is really down still fails (503).
-
-    The row is read on every delivery, but the objects built from it are kept per process and
-    handed out again while the source's row (program, department and touchpoint included) is
-    the same: building four model instances was ~7 % of a delivery's web CPU. Deliveries
-    therefore share them and must treat them as read-only; a relation loaded on them later (a
-    lazy foreign key) makes them rebuilt, so nothing outside the row is ever served stale."""
-    if not connection.in_atomic_block:
-        connection.health_check_done = True  # this statement is the check
-    try:
-        row = _source_row(slug)
-    except (InterfaceError, OperationalError):
-        if connection.in_atomic_block:
-            raise
-        connection.close()
-        row = _source_row(slug)
-    if row is None:
-        return None
-    known = _SOURCE_OBJECTS.get(slug)
-    if known is not None and known[0] == row and _only_the_row_loaded(known[1]):
-        return known[1]
-    source = _source_from_row(row)
-    if len(_SOURCE_OBJECTS) >= _SOURCE_OBJECTS_MAX:
-        _SOURCE_OBJECTS.clear()
-    _SOURCE_OBJECTS[slug] = (row, source)
-    return source
-
-
-# slug -> (the row source_for_intake read, the objects built from it); bounded, per process.
-_SOURCE_OBJECTS: dict[str, tuple[tuple[Any, ...], Source]] = {}
-_SOURCE_OBJECTS_MAX = 1000
-
-
-def _only_the_row_loaded(source: Source) -> bool:
-    """No relation but the row's own is cached on the objects (their ``fields_cache``)."""
-    program = source.program
+    and touchpoint loaded (one query, ``select_related``), or ``None``. Read on every delivery,
+    so a changed or deactivated source takes effect at once."""
     return (
-        source._state.fields_cache.keys() == {"program"}
-        and program._state.fields_cache.keys() == {"department", "touchpoint"}
-        and not program.department._state.fields_cache
-        and (program.touchpoint is None or not program.touchpoint._state.fields_cache)
+        Source.objects.select_related("program__department", "program__touchpoint")
+        .filter(slug=slug, is_active=True)
+        .first()
     )
-
-
-def _source_from_row(row: tuple[Any, ...]) -> Source:
-    models_in_row = (Source, Program, Department, Touchpoint)
-    objects, start = [], 0
-    for model in models_in_row:
-        width = len(_columns(model))
-        chunk = row[start : start + width]
-        start += width
-        objects.append(None if chunk[0] is None else _row_to(model, chunk))
-    source, program, department, touchpoint = objects
-    program.department = department
-    program.touchpoint = touchpoint
-    source.program = program
-    return source
-
-
-def _source_row(slug: str) -> tuple[Any, ...] | None:
-    with connection.cursor() as cursor:
-        pgprepared.execute(cursor, _source_sql(), [slug])
-        return cursor.fetchone()
 
 
 def headers_redacted(headers: Mapping[str, str]) -> dict[str, str]:
@@ -389,9 +309,8 @@ def _customer_lookup(*, source_id: int, external_id: str, email: str) -> tuple[s
 @functools.cache
 def _customer_lookup_sql(by_external_id: bool, by_email: bool) -> str:
     """The lookup's text. Each condition repeats its index's predicate (``<> ''``): the
-    values are never blank here, but PostgreSQL cannot know that of a parameter, and without it
-    the prepared statement's generic plan may not use the partial indexes (it scans every
-    customer), so every run was planned afresh (~18 % of the backend's CPU per delivery)."""
+    values are never blank here, but PostgreSQL cannot know that of a parameter, and a
+    parameterised plan without it may not use the partial indexes (it scans every customer)."""
     conditions = (
         ["(source_id = %s AND external_id = %s AND external_id <> '')"] if by_external_id else []
     ) + (["(email = %s AND email <> '')"] if by_email else [])
@@ -632,7 +551,7 @@ def _probe(*, source: Source, item: ResponseIn) -> tuple[Response | None, Any]:
         params += customer_params
     sql = _probe_sql(customer_sql)
     with connection.cursor() as cursor:
-        pgprepared.execute(cursor, sql, params)
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     width = len(_columns(Response))
     existing = None if row[0] is None else _row_to(Response, row[:width])
@@ -670,7 +589,7 @@ def _response_insert(*, response: Response, outbox_kind: str | None, delivery: R
         params += more
         selects.append("(SELECT id FROM d)")
     with connection.cursor() as cursor:
-        pgprepared.execute(cursor, f"{sql} SELECT {', '.join(selects)} FROM r", params)  # noqa: S608  # nosec B608
+        cursor.execute(f"{sql} SELECT {', '.join(selects)} FROM r", params)  # noqa: S608  # nosec B608
         row = cursor.fetchone()
     if row is None:
         return False

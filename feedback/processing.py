@@ -49,7 +49,6 @@ from .notifications import IMPORTED_ACTION_KEY, action_url, notification_bulk_cr
 from .outbox import outbox_mark_processed
 from .outer_loop import systemic_action_for, systemic_actions_lock, systemic_actions_open
 from .pipeline_config import PipelineConfig, pipeline_config, pipeline_config_cached, pipeline_config_load
-from .prepared import PreparedQuery
 from .routing import response_route
 from .scoring import band_for
 from .sentiment import sentiment_score
@@ -257,39 +256,6 @@ def _action_notification(plan: InsightPlan, action: ActionItem) -> list[Notifica
     )
 
 
-def insight_create(
-    *, response: Response, themes: list[Theme], reason: str, config: PipelineConfig | None = None
-) -> Insight:
-    """Route an actionable response and create its insight and inner-loop action (one response:
-    the batch writes many plans at once, ``_batch_write``)."""
-    if config is None:
-        config = pipeline_config_load(stamp=None)
-    plan = insight_plan(response=response, themes=themes, reason=reason, config=config)
-    insight = plan.insight
-    if plan.clusters:
-        # Cluster before saving, so the insight is written once with its systemic action.
-        systemic_id, _opened = systemic_action_for(
-            department=insight.department,
-            themes=themes,
-            priority=insight.priority,
-            submitted=response.submitted_at,
-            settings=config.outer,
-            policies=config.sla,
-            calendars=config.calendars,
-        )
-        insight.systemic_action_id = systemic_id
-    insight.save(force_insert=True)
-    if themes:
-        Insight.themes.through.objects.bulk_create(
-            [Insight.themes.through(insight_id=insight.id, theme_id=t.id) for t in themes]
-        )
-    if plan.action is not None:
-        plan.action.save(force_insert=True)  # simple-history writes the first audit record
-        ActionInsight.objects.create(action=plan.action, insight=insight)
-        notification_bulk_create(rows=_action_notification(plan, plan.action))
-    return insight
-
-
 def response_process(*, response_id: int, event_id: int | None = None) -> Response | None:
     """Process one response; safe to run twice or concurrently. Returns it, or None if gone."""
     try:
@@ -297,13 +263,6 @@ def response_process(*, response_id: int, event_id: int | None = None) -> Respon
     except Exception as exc:
         _record_failure(response_id=response_id, event_id=event_id, error=exc)
         raise
-
-
-def _response_locked_query(response_id: int, config: PipelineConfig | None) -> Any:
-    """Lock the response and read, in the same statement, what processing needs to know:
-    the configuration stamp, whether it has an insight, its current theme links and (on
-    PostgreSQL, with a configuration at hand) which themes its comment matches."""
-    return _locked_query(config).filter(id=response_id)
 
 
 def _locked_query(config: PipelineConfig | None) -> Any:
@@ -329,31 +288,13 @@ def _locked_query(config: PipelineConfig | None) -> Any:
     return qs
 
 
-# Compiled once per configuration snapshot (its SQL embeds the theme phrases), not per response.
-_RESPONSE_LOCKED = PreparedQuery(_response_locked_query)
-
-
-def _response_locked(*, response_id: int, config: PipelineConfig | None) -> Response | None:
-    return _RESPONSE_LOCKED.first(response_id, key=config, args=(config,))
-
-
-def _responses_locked_query(response_ids: list[int], config: PipelineConfig | None) -> Any:
-    """``_response_locked_query`` for a batch's responses at once, locked in id order (every
-    batch locks its rows in the same order)."""
-    ids = RawSQL("SELECT unnest(%s::bigint[])", [response_ids])  # nosec B611  (a parameter)
-    return _locked_query(config).filter(id__in=ids).order_by("id")
-
-
-_RESPONSES_LOCKED = PreparedQuery(_responses_locked_query)
-
-
 def _responses_locked(*, response_ids: list[int], config: PipelineConfig | None) -> dict[int, Response]:
-    """``_response_locked`` for many responses, in one statement on PostgreSQL."""
-    if connection.vendor != "postgresql":
-        found = [_response_locked(response_id=rid, config=config) for rid in sorted(set(response_ids))]
-    else:
-        found = _RESPONSES_LOCKED.all(sorted(set(response_ids)), key=config, args=(config,))
-    return {r.id: r for r in found if r is not None}
+    """Lock the responses (in id order: every batch locks its rows in the same order) and read,
+    in the same statement, what processing needs to know: the configuration stamp, whether
+    each has an insight, its current theme links and (on PostgreSQL, with a configuration at
+    hand) which themes its comment matches."""
+    found = _locked_query(config).filter(id__in=sorted(set(response_ids))).order_by("id")
+    return {r.id: r for r in found}
 
 
 def _matched_themes_sql(config: PipelineConfig) -> tuple[str, list[object]]:
@@ -416,20 +357,16 @@ def _response_analysed(
 
 
 def _response_work(*, response_id: int) -> Response | None:
-    """The processing itself, in the caller's transaction (the event is the caller's to mark)."""
+    """The processing itself, in the caller's transaction (the event is the caller's to mark):
+    a batch of one, read, planned and written by the code a worker's batch runs."""
     cached = pipeline_config_cached()
-    response = _response_locked(response_id=response_id, config=cached)
-    analysed = _response_analysed(response=response, cached=cached)
-    if not isinstance(analysed, tuple):
-        return analysed
-    response, themes, config = analysed
-    response.save(update_fields=_RESPONSE_FIELDS)
-    _response_themes_set(response=response, themes=themes)
-    if not response._has_insight:
-        reason = actionability_reason(response=response, policy=config.policy)
-        if reason:
-            insight_create(response=response, themes=themes, reason=reason, config=config)
-    return response
+    locked = _responses_locked(response_ids=[response_id], config=cached)
+    response = locked.get(response_id)
+    item = _response_plan(response=response, cached=cached)
+    if item is None:
+        return response
+    _batch_write([item])
+    return item.response
 
 
 @dataclass
@@ -458,8 +395,9 @@ def _response_plan(*, response: Response | None, cached: PipelineConfig | None) 
 
 
 def _batch_write(items: list[_Planned]) -> None:
-    """Write a batch's planned work set-based: one statement per table for all its responses,
-    then cluster the outer-loop insights under all their locks, taken at once (ADR 0007)."""
+    """Write planned work set-based, for one response or a worker's batch alike: one statement
+    per table for all its responses, then cluster the outer-loop insights under all their
+    locks, taken at once (ADR 0007)."""
     if not items:
         return
     now = timezone.now()
@@ -538,7 +476,7 @@ def _links_insert(
 
 
 def _responses_themes_set(items: list[_Planned]) -> None:
-    """``_response_themes_set`` for a batch: links to drop (a re-analysed response) and to add."""
+    """The batch's theme links: links to drop (a re-analysed response) and to add."""
     through = Response.themes.through
     stale = Q()
     new: list[tuple[int, int]] = []
@@ -751,24 +689,6 @@ def _events_drain(*, event_ids: list[int], limit: int) -> list[tuple[int, int]]:
             },
         )
         return [(eid, oid) for eid, oid in cursor.fetchall()]
-
-
-def _response_themes_set(*, response: Response, themes: list[Theme]) -> None:
-    """``response.themes.set(themes)`` knowing the current links (read with the lock)."""
-    current = getattr(response, "_theme_ids", None)
-    if current is None:
-        response.themes.set(themes)
-        return
-    wanted = {t.id for t in themes}
-    have = set(current)
-    through = Response.themes.through
-    if have - wanted:
-        through.objects.filter(response_id=response.id, theme_id__in=have - wanted).delete()
-    if wanted - have:
-        through.objects.bulk_create(
-            [through(response_id=response.id, theme_id=tid) for tid in sorted(wanted - have)],
-            ignore_conflicts=True,
-        )
 
 
 def _record_failure(*, response_id: int, event_id: int | None, error: Exception) -> None:

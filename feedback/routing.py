@@ -28,7 +28,6 @@ from charter.roles import Role
 from .locking import LockBusy, batch_memo, lock_may_wait, lock_taken
 from .models import Priority, Response, RoutingRule
 from .pipeline_config import pipeline_config_bump
-from .prepared import PreparedQuery
 from .sentiment import sentiment_label
 
 
@@ -110,11 +109,6 @@ def _first_ambassador_query(department_id: int) -> QuerySet:
     return get_user_model().objects.filter(ambassador_of=department_id, is_active=True).order_by("id")[:1]
 
 
-# ``department.ambassadors.filter(is_active=True).order_by("id").first()``, compiled once per
-# process (read on every insight: people are never cached, only the SQL is).
-_FIRST_AMBASSADOR = PreparedQuery(_first_ambassador_query)
-
-
 def department_fallback_owner(*, department: Department) -> tuple[Any, str]:
     """Ambassador, else leader, else a CX leader, else a superuser: somebody always owns it.
 
@@ -129,7 +123,7 @@ def department_fallback_owner(*, department: Department) -> tuple[Any, str]:
 
 
 def _department_fallback_owner(*, department: Department) -> tuple[Any, str]:
-    ambassador = _FIRST_AMBASSADOR.first(department.id)
+    ambassador = _first_ambassador_query(department.id).first()
     if ambassador is not None:
         return ambassador, f"ambassador of {department.name}"
     # Read, not ``department.leader``: the department may be the pipeline's cached one.

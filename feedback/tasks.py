@@ -16,7 +16,8 @@ def response_process_task(
 ) -> None:
     """A wake-up for one event, or for the group the relay published together (``event_ids``,
     ``event_id`` the first), so light load stays fast; on a worker it drains a batch of pending
-    events in one transaction. Inline (eager, in a request) it does only its own."""
+    events in one transaction. Inline (eager, in a request) it does only its own; both write
+    through the same code (``processing._batch_write``)."""
     from .processing import response_process, response_process_batch
 
     if event_id is None or self.request.is_eager:

@@ -14,11 +14,9 @@ from missions.models import SuccessMeasure
 from ..customer_messages import TEMPLATE_CHOICES
 from ..models import ActionItem, ContactLog, Loop, Priority, ResolutionOutcome
 from .selectors import SORTS, TABS, InboxFilters
-from .widgets import FastDateInput, FastSelect, FastTextInput
 
 S = ActionItem.Status
 DATE = forms.DateInput(attrs={"type": "date"})
-FAST_DATE = FastDateInput(attrs={"type": "date"})
 
 
 class UserChoiceField(forms.ModelChoiceField):
@@ -29,21 +27,21 @@ class UserChoiceField(forms.ModelChoiceField):
 class InboxFilterForm(forms.Form):
     """The inbox query. Invalid values are dropped with a message, never a 500."""
 
-    tab = forms.ChoiceField(choices=TABS, required=False, widget=FastSelect)
+    tab = forms.ChoiceField(choices=TABS, required=False, widget=forms.Select)
     q = forms.CharField(label="Search comments", required=False, max_length=200)
-    status = forms.ChoiceField(choices=[("", "Any status"), *S.choices], required=False, widget=FastSelect)
-    loop = forms.ChoiceField(choices=[("", "Both loops"), *Loop.choices], required=False, widget=FastSelect)
+    status = forms.ChoiceField(choices=[("", "Any status"), *S.choices], required=False, widget=forms.Select)
+    loop = forms.ChoiceField(choices=[("", "Both loops"), *Loop.choices], required=False, widget=forms.Select)
     priority = forms.ChoiceField(
-        choices=[("", "Any priority"), *Priority.choices], required=False, widget=FastSelect
+        choices=[("", "Any priority"), *Priority.choices], required=False, widget=forms.Select
     )
-    theme = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, widget=FastSelect)
-    owner = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, widget=FastSelect)
-    program = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, widget=FastSelect)
-    source = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, widget=FastSelect)
-    touchpoint = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, widget=FastSelect)
-    department = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, widget=FastSelect)
-    date_from = BoundedDateField(label="Created from", required=False, widget=FAST_DATE)
-    date_to = BoundedDateField(label="Created to", required=False, widget=FAST_DATE)
+    theme = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, widget=forms.Select)
+    owner = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, widget=forms.Select)
+    program = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, widget=forms.Select)
+    source = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, widget=forms.Select)
+    touchpoint = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, widget=forms.Select)
+    department = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, widget=forms.Select)
+    date_from = BoundedDateField(label="Created from", required=False, widget=DATE)
+    date_to = BoundedDateField(label="Created to", required=False, widget=DATE)
     sort = forms.ChoiceField(
         choices=[
             ("due", "Due date, soonest"),
@@ -54,7 +52,7 @@ class InboxFilterForm(forms.Form):
             ("status", "Status"),
         ],
         required=False,
-        widget=FastSelect,
+        widget=forms.Select,
     )
 
     def __init__(self, *args: Any, options: Any, **kwargs: Any) -> None:
@@ -212,7 +210,7 @@ class TellCustomersForm(forms.Form):
         help_text="{name} becomes each customer's name, {fix} the fix; an unsubscribe link is added.",
     )
     customer = forms.TypedChoiceField(
-        coerce=int, required=False, empty_value=None, label="Preview as", widget=FastSelect
+        coerce=int, required=False, empty_value=None, label="Preview as", widget=forms.Select
     )
 
     def __init__(self, *args: Any, recipients: list[Any] | None = None, **kwargs: Any) -> None:
@@ -236,19 +234,19 @@ class BulkForm(forms.Form):
         label="Selected actions",
         error_messages={"required": "Select at least one action (tick its box)."},
     )
-    operation = forms.ChoiceField(choices=BULK_OPS, label="Bulk action", widget=FastSelect)
+    operation = forms.ChoiceField(choices=BULK_OPS, label="Bulk action", widget=forms.Select)
     owner = forms.TypedChoiceField(
-        coerce=int, required=False, empty_value=None, label="Owner", widget=FastSelect
+        coerce=int, required=False, empty_value=None, label="Owner", widget=forms.Select
     )
-    priority = forms.ChoiceField(choices=[("", "—"), *Priority.choices], required=False, widget=FastSelect)
-    until = BoundedDateField(widget=FAST_DATE, required=False, label="Snooze until")
+    priority = forms.ChoiceField(choices=[("", "—"), *Priority.choices], required=False, widget=forms.Select)
+    until = BoundedDateField(widget=DATE, required=False, label="Snooze until")
     close_status = forms.ChoiceField(
         choices=[(S.NO_ACTION, S.NO_ACTION.label), (S.UNREACHABLE, S.UNREACHABLE.label)],
         required=False,
         label="Close as",
-        widget=FastSelect,
+        widget=forms.Select,
     )
-    reason = forms.CharField(required=False, max_length=2000, label="Reason", widget=FastTextInput)
+    reason = forms.CharField(required=False, max_length=2000, label="Reason", widget=forms.TextInput)
 
     def __init__(self, *args: Any, owners: list[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -12,19 +12,18 @@ Every function here runs a fixed number of queries whatever the number of rows: 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection
-from django.db.models import Case, Count, DateTimeField, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from charter.models import Department, User
 from charter.roles import Role
 from charter.selectors import department_ids_for, department_scope
-from cxgov.sqlshape import SqlShapes
 
 from ..models import (
     ActionComment,
@@ -79,17 +78,9 @@ def ambassador_department_ids(*, user: User) -> set[int]:
     if cached is None:
         cached = set()
         if user.is_authenticated:
-            build = _ambassador_ids_sql
-            sql, params = _SHAPES.sql("ambassador_ids", build, {"user": user.pk})
-            with connection.cursor() as cursor:
-                cursor.execute(sql, params)
-                cached = {pk for (pk,) in cursor.fetchall()}
+            cached = set(Department.objects.filter(ambassadors=user).values_list("id", flat=True))
         user._cxgov_ambassador_ids = cached  # type: ignore[attr-defined]
     return cached
-
-
-def _ambassador_ids_sql(*, user: int) -> tuple[str, Any]:
-    return Department.objects.filter(ambassadors=user).values_list("id").query.sql_with_params()
 
 
 def can_triage(*, user: User) -> bool:
@@ -251,8 +242,8 @@ def inbox_filter(qs: QuerySet[ActionItem], f: InboxFilters) -> QuerySet[ActionIt
     return qs
 
 
-# What one inbox row shows (and ``sla_badge``/``can_edit`` read): the wide columns (response
-# answers, source secrets and credentials, password hashes) stay in the database.
+# What one inbox row shows (and ``sla_badge``/``can_edit`` read), for ``only()``: the wide
+# columns (response answers, source secrets and credentials, password hashes) stay in the database.
 ROW_COLUMNS = (
     "id",
     "loop",
@@ -272,20 +263,11 @@ ROW_COLUMNS = (
     "owner__first_name",
     "owner__last_name",
     "response__comment",
-    "response__customer_id",
     "response__customer__name",
     "response__customer__email",
     "response__customer__external_id",
-    "response__source_id",
     "response__source__name",
 )
-_ACTION_COLUMNS = ROW_COLUMNS[:14]
-
-# Every inbox query, compiled once per shape (docs/decisions/0008-sql-compiled-once-per-shape.md):
-# the user, their departments, "now" and the filter ids change from request to request, the SQL
-# does not.
-_SHAPES = SqlShapes(maxsize=512)
-_FILTER_IDS = ("theme", "owner", "program", "source", "touchpoint", "department")
 
 # The "Closed" badge counts up to this many and then says "1000+": closed actions pile up for
 # ever (87% of the benchmark's 100k) and counting them all was the page's slowest query
@@ -293,80 +275,9 @@ _FILTER_IDS = ("theme", "owner", "program", "source", "touchpoint", "department"
 CLOSED_COUNT_CAP = 1000
 
 
-class InboxRowResponse:
-    """What a row shows of its response: the customer (or ``None``), the source, the comment."""
-
-    __slots__ = ("comment", "customer", "id", "source")
-
-    def __init__(self, id: int, comment: str, customer: Any, source: Any) -> None:
-        self.id, self.comment, self.customer, self.source = id, comment, customer, source
-
-
-class InboxRow:
-    """One inbox row: the action's own columns, its owner and response, no ``ActionItem``.
-
-    Fifty model instances with their owner, response, customer and source (250 objects through
-    ``from_db`` and the ``select_related`` populators) cost ~4 ms of CPU a page. A row reads the
-    same columns into slots; the owner, customer and source are still model instances (one per
-    distinct object on the page) so they print as the models say. ``department`` and ``theme``
-    are attached by ``inbox_rows_attach``; the view sets ``sla``, ``editable`` and ``url``."""
-
-    __slots__ = (*_ACTION_COLUMNS, "department", "editable", "owner", "response", "sla", "theme", "url")
-
-    id: int
-    status: str
-
-    @property
-    def pk(self) -> int:
-        return self.id
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in ActionItem.OPEN_STATUSES
-
-
-def _inbox_queryset(
-    *, scope: list[int] | None, user: int, mine_only: bool, filters: InboxFilters
-) -> QuerySet[ActionItem]:
-    """``inbox_filter(inbox_base(...))`` from ids: what ``_SHAPES`` compiles."""
-    base = ActionItem.objects.all()
-    if mine_only:
-        base = base.filter(owner_id=user)
-    elif scope is not None:
-        base = base.filter(department_id__in=scope)
-    return inbox_filter(base, filters)
-
-
-def _inbox_values(*, user: User, filters: InboxFilters, mine_only: bool, now: datetime) -> dict[str, Any]:
-    """What changes between two requests of one shape; ``scope`` is ``department_scope``'s ids."""
-    ids = None if mine_only else department_ids_for(user=user)
-    values: dict[str, Any] = {"scope": None if ids is None else sorted(ids), "user": user.pk, "now": now}
-    values.update((name, getattr(filters, name)) for name in _FILTER_IDS)
-    return values
-
-
-def _inbox_key(kind: str, filters: InboxFilters, mine_only: bool, *extra: Any) -> tuple[Any, ...] | None:
-    """The part of the shape that is not ids or times; ``None`` (compile every time) for a search
-    or a date range, whose strings would fill the cache with one-off shapes."""
-    if filters.q or filters.date_from or filters.date_to:
-        return None
-    return (kind, mine_only, filters.status, filters.loop, filters.priority, *extra)
-
-
-def _inbox_sql(
-    key: tuple[Any, ...] | None,
-    build: Callable[..., QuerySet[Any]],
-    values: dict[str, Any],
-    filters: InboxFilters,
-) -> tuple[str, list[Any]]:
-    def compile_(*, scope: Any, user: Any, now: Any, **ids: Any) -> tuple[str, Any]:
-        f = replace(filters, **ids)
-        return build(scope=scope, user=user, now=now, filters=f).query.sql_with_params()
-
-    if key is None:
-        sql, params = compile_(**values)
-        return sql, list(params)
-    return _SHAPES.sql(key, compile_, values)
+def _inbox_queryset(*, user: User, mine_only: bool, filters: InboxFilters) -> QuerySet[ActionItem]:
+    """``inbox_filter(inbox_base(...))``: every filter but the tab."""
+    return inbox_filter(inbox_base(user=user, mine_only=mine_only), filters)
 
 
 def inbox_list(
@@ -380,19 +291,13 @@ def inbox_list(
     query runs). "My actions" joins the department: an owner's actions may lie in departments
     outside their scope, which the filter bar's list does not have."""
     now = now or timezone.now()
-    ids = _inbox_values(user=user, filters=filters, mine_only=mine_only, now=now)
     joins = ["owner", "response__customer", "response__source"] + (["department"] if mine_only else [])
-    return _inbox_list_queryset(mine_only=mine_only, **ids, filters=filters).select_related(*joins)
-
-
-def _inbox_list_queryset(
-    *, scope: list[int] | None, user: int, now: datetime, filters: InboxFilters, mine_only: bool, **_ids: Any
-) -> QuerySet[ActionItem]:
-    qs = _inbox_queryset(scope=scope, user=user, mine_only=mine_only, filters=filters)
     return (
-        qs.filter(_tab_q(filters.tab, user=user, now=now))
+        _inbox_queryset(user=user, mine_only=mine_only, filters=filters)
+        .filter(_tab_q(filters.tab, user=user, now=now))
         .annotate(priority_rank=PRIORITY_RANK)
         .order_by(*SORTS.get(filters.sort, SORTS["due"]))
+        .select_related(*joins)
     )
 
 
@@ -404,112 +309,22 @@ def inbox_page(
     limit: int,
     mine_only: bool = False,
     now: datetime | None = None,
-) -> list[InboxRow]:
-    """``limit`` rows of ``inbox_list`` from ``offset``, as ``InboxRow``s: one query.
+) -> list[ActionItem]:
+    """``limit`` rows of ``inbox_list`` from ``offset``, only the columns a row shows: one query.
 
     "My actions" reads each row's department name too (see ``inbox_list``)."""
-    now = now or timezone.now()
-    values = _inbox_values(user=user, filters=filters, mine_only=mine_only, now=now)
-    if values["scope"] == []:  # no department in scope: nothing to read (and no SQL for IN ())
-        return []
     columns = ROW_COLUMNS + (("department__name",) if mine_only else ())
-
-    def build(**kw: Any) -> QuerySet[Any]:
-        return _inbox_list_queryset(mine_only=mine_only, **kw).values_list(*columns)
-
-    key = _inbox_key("rows", filters, mine_only, filters.tab, filters.sort)
-    sql, params = _inbox_sql(key, build, values, filters)
-    # LIMIT and OFFSET as parameters, so every page of a shape shares its SQL; the compiled
-    # query ends with its ORDER BY (no locking clause).
-    with connection.cursor() as cursor:
-        cursor.execute(f"{sql} LIMIT %s OFFSET %s", [*params, limit, offset])  # nosec B608
-        fetched = cursor.fetchall()
-    return _inbox_rows(fetched, with_department=mine_only)
-
-
-# Where the times are among the row columns (the action's DateTimeFields): read by a plain
-# cursor, so not through the ORM's converters.
-_TIME_AT = tuple(
-    i for i, name in enumerate(_ACTION_COLUMNS) if isinstance(ActionItem._meta.get_field(name), DateTimeField)
-)
-
-
-def _db_times(fetched: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """PostgreSQL returns aware datetimes; SQLite (the embedded default) returns naive UTC ones,
-    which its ORM converter would have made aware: the same conversion for the raw rows."""
-    convert = getattr(connection.ops, "convert_datetimefield_value", None)
-    if convert is None:
-        return fetched
-    out = []
-    for values in fetched:
-        values = list(values)
-        for i in _TIME_AT:
-            values[i] = convert(values[i], None, connection)
-        out.append(tuple(values))
-    return out
-
-
-def _inbox_rows(fetched: list[tuple[Any, ...]], *, with_department: bool) -> list[InboxRow]:
-    from ..models import Customer, Source
-
-    fetched = _db_times(fetched)
-    n = len(_ACTION_COLUMNS)
-    owners: dict[int, User] = {}
-    customers: dict[int, Customer] = {}
-    sources: dict[int, Source] = {}
-    departments: dict[int, Department] = {}
-    alias = connection.alias
-    rows = []
-    for values in fetched:
-        row = InboxRow()
-        for name, value in zip(_ACTION_COLUMNS, values[:n], strict=True):
-            setattr(row, name, value)
-        (
-            username,
-            first_name,
-            last_name,
-            comment,
-            customer_id,
-            name,
-            email,
-            external_id,
-            source_id,
-            source_name,
-        ) = values[n : n + 10]
-        owner = owners.get(row.owner_id)
-        if owner is None:
-            owner = owners[row.owner_id] = User.from_db(
-                alias,
-                ["id", "username", "first_name", "last_name"],
-                [row.owner_id, username, first_name, last_name],
-            )
-        row.owner = owner
-        row.response = None
-        if row.response_id is not None:
-            customer = customers.get(customer_id) if customer_id is not None else None
-            if customer_id is not None and customer is None:
-                customer = customers[customer_id] = Customer.from_db(
-                    alias, ["id", "external_id", "email", "name"], [customer_id, external_id, email, name]
-                )
-            source = sources.get(source_id)
-            if source is None:
-                source = sources[source_id] = Source.from_db(alias, ["id", "name"], [source_id, source_name])
-            row.response = InboxRowResponse(row.response_id, comment, customer, source)
-        row.department = None
-        if with_department:
-            department = departments.get(row.department_id)
-            if department is None:
-                department = departments[row.department_id] = Department.from_db(
-                    alias, ["id", "name"], [row.department_id, values[n + 10]]
-                )
-            row.department = department
-        rows.append(row)
-    return rows
+    rows = inbox_list(user=user, filters=filters, mine_only=mine_only, now=now).only(*columns)
+    return list(rows[offset : offset + limit])
 
 
 def inbox_rows_attach(
-    rows: list[InboxRow], *, departments: list[Department], themes: list[Any]
-) -> list[InboxRow]:
+    rows: list[ActionItem],
+    *,
+    departments: list[Department],
+    themes: list[Any],
+    department_joined: bool = False,
+) -> list[ActionItem]:
     """Give each row its department and theme from lists already loaded for the filter bar
     (no query). A department ``inbox_page`` read already is kept; a department or theme in
     neither list (not expected: the inbox lists the departments in scope and every theme) is
@@ -517,7 +332,7 @@ def inbox_rows_attach(
     from ..models import Theme
 
     by_id: dict[int, Any] = {d.id: d for d in departments}
-    missing = {r.department_id for r in rows if r.department is None} - by_id.keys()
+    missing = set() if department_joined else {r.department_id for r in rows} - by_id.keys()
     if missing:
         by_id.update((d.id, d) for d in Department.objects.filter(id__in=missing).only("id", "name"))
     theme_by_id: dict[int, Any] = {t.id: t for t in themes}
@@ -525,7 +340,7 @@ def inbox_rows_attach(
     if missing:
         theme_by_id.update((t.id, t) for t in Theme.objects.filter(id__in=missing).only("id", "name"))
     for row in rows:
-        if row.department is None:
+        if not department_joined:  # "my actions" read it with the row (``inbox_page``)
             row.department = by_id[row.department_id]
         row.theme = theme_by_id.get(row.theme_id) if row.theme_id is not None else None
     return rows
@@ -549,40 +364,13 @@ def inbox_tab_counts(
     round trip, the closed count a scalar subquery of the aggregate. One aggregate over every
     action read the whole table: ~60 ms at 100k actions; the exact closed count ~11 ms."""
     now = now or timezone.now()
-    values = _inbox_values(user=user, filters=filters, mine_only=mine_only, now=now)
     open_tabs = [key for key, _label in TABS if key != "closed"]
-    if values["scope"] == []:  # no department in scope: nothing to count (and no SQL for IN ())
-        return dict.fromkeys([*open_tabs, "closed"], 0)
-    cap = None if exact_closed else CLOSED_COUNT_CAP + 1
-
-    def build_open(*, scope: Any, user: Any, now: Any, filters: InboxFilters) -> QuerySet[Any]:
-        qs = _inbox_queryset(scope=scope, user=user, mine_only=mine_only, filters=filters)
-        counts = {key: Count("id", filter=_open_tab_q(key, user=user, now=now)) for key in open_tabs}
-        # No GROUP BY: a constant groups nothing, so this is aggregate() as a values query.
-        return (
-            qs.filter(status__in=OPEN)
-            .annotate(_all=Value(1))
-            .values("_all")
-            .annotate(**counts)
-            .values_list(*counts)
-            .order_by()
-        )
-
-    def build_closed(*, scope: Any, user: Any, now: Any, filters: InboxFilters) -> QuerySet[Any]:
-        qs = _inbox_queryset(scope=scope, user=user, mine_only=mine_only, filters=filters)
-        closed = qs.filter(status__in=CLOSED).order_by().values_list("id")
-        return closed[:cap] if cap else closed
-
-    open_sql, open_params = _inbox_sql(_inbox_key("open", filters, mine_only), build_open, values, filters)
-    closed_sql, closed_params = _inbox_sql(
-        _inbox_key("closed", filters, mine_only, cap), build_closed, values, filters
+    qs = _inbox_queryset(user=user, mine_only=mine_only, filters=filters)
+    counts = qs.filter(status__in=OPEN).aggregate(
+        **{key: Count("id", filter=_open_tab_q(key, user=user, now=now)) for key in open_tabs}
     )
-    # Both statements come from the ORM; only they are pasted together here.
-    sql = f"SELECT o.*, (SELECT count(*) FROM ({closed_sql}) AS c) FROM ({open_sql}) AS o"  # noqa: S608  # nosec B608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*closed_params, *open_params])
-        row = cursor.fetchone()
-    counts = dict(zip([*open_tabs, "closed"], row, strict=True))
+    closed = qs.filter(status__in=CLOSED).order_by()
+    counts["closed"] = (closed if exact_closed else closed[: CLOSED_COUNT_CAP + 1]).count()
     return counts
 
 
@@ -678,27 +466,19 @@ def assignable_users(*, user: User) -> list[User]:
     """People an action can be given to: members, ambassadors and leaders of the departments
     in scope (everyone active for the CX leader)."""
     ids = department_ids_for(user=user)
-    values = {"scope": None if ids is None else sorted(ids), "user": user.pk}
-    if ids is not None and not ids:
-        values["scope"] = None  # nobody's departments: the user alone (no SQL for IN ())
-        values["alone"] = user.pk
-    sql, params = _SHAPES.sql("assignable", _assignable_users_sql, values)
-    columns = ["id", "username", "first_name", "last_name"]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [User.from_db(connection.alias, columns, list(row)) for row in cursor.fetchall()]
-
-
-def _assignable_users_sql(*, scope: list[int] | None, user: int, alone: int | None = None) -> tuple[str, Any]:
     qs = User.objects.filter(is_active=True)
-    if alone is not None:
-        qs = qs.filter(pk=alone)
-    elif scope is not None:
+    if ids is not None and not ids:
+        qs = qs.filter(pk=user.pk)  # nobody's departments: the user alone
+    elif ids is not None:
+        scope = sorted(ids)
         qs = qs.filter(
-            Q(departments__in=scope) | Q(ambassador_of__in=scope) | Q(led_departments__in=scope) | Q(pk=user)
+            Q(departments__in=scope)
+            | Q(ambassador_of__in=scope)
+            | Q(led_departments__in=scope)
+            | Q(pk=user.pk)
         ).distinct()
     qs = qs.order_by("first_name", "last_name", "username")
-    return qs.values_list("id", "username", "first_name", "last_name").query.sql_with_params()
+    return list(qs.only("id", "username", "first_name", "last_name"))
 
 
 # --- SLA badge -----------------------------------------------------------------------------

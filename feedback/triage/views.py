@@ -35,7 +35,6 @@ from .. import customer_messages as cm
 from ..models import ActionItem, ContactLog, Loop
 from . import forms as f
 from . import selectors as sel
-from .rows import inbox_rows_html
 
 PAGE_SIZE = 50
 UNDO_KEY = "triage_undo"
@@ -106,7 +105,9 @@ def _inbox_context(request: HttpRequest, *, mine_only: bool, query: QueryDict) -
         if paginator.count
         else []  # an empty tab has no rows to read
     )
-    page.object_list = sel.inbox_rows_attach(rows, departments=options.departments, themes=options.themes)
+    page.object_list = sel.inbox_rows_attach(
+        rows, departments=options.departments, themes=options.themes, department_joined=mine_only
+    )
     read_only = sel.is_read_only(user=user)
     # One reverse() for the page, not two per row; the path is the same with another pk.
     detail_url = reverse("feedback:action-detail", kwargs={"pk": 0}).removesuffix("0/")
@@ -127,7 +128,6 @@ def _inbox_context(request: HttpRequest, *, mine_only: bool, query: QueryDict) -
         "filters": filters,
         "page_obj": page,
         "items": page.object_list,
-        "rows_html": inbox_rows_html(page.object_list, read_only=read_only),
         "tabs": [(key, label, *_badge(key, counts[key], exact=on_closed)) for key, label in sel.TABS],
         "read_only": read_only,
         "bulk_form": f.BulkForm(owners=options.owners),

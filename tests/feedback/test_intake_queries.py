@@ -13,7 +13,7 @@ import json
 import threading
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -122,39 +122,3 @@ def test_parallel_identical_deliveries_make_one_response_one_customer_one_event(
     assert OutboxEvent.objects.count() == 1
     verdicts = sorted(RawDelivery.objects.values_list("verdict", flat=True))
     assert verdicts == ["created"] + ["duplicate"] * 7
-
-
-@pytest.mark.parametrize(
-    ("external_id", "email", "indexes"),
-    [
-        # issue 23: a person id is looked up within its source, an e-mail in any source
-        ("crm-1", "", ["uniq_customer_source_external_id"]),
-        ("", "ada@example.com", ["customer_email_link"]),
-        ("crm-1", "ada@example.com", ["uniq_customer_source_external_id", "customer_email_link"]),
-    ],
-)
-def test_probe_generic_plan_finds_the_customer_through_its_unique_index(external_id, email, indexes):
-    """The probe is a prepared statement (``cxgov.pgprepared``): it is cheap only if PostgreSQL
-    can run its *generic* plan. The customer's unique indexes are partial (``<> ''``); a
-    generic plan could not use them for a bare ``external_id = $1`` and scanned every customer,
-    so each delivery was planned afresh. Seq scans are priced out here: the plan must still
-    reach the customer through the indexes."""
-    from cxgov.pgprepared import _numbered
-    from feedback.intake import _customer_lookup, _probe_sql
-
-    customer_sql, customer_params = _customer_lookup(source_id=1, external_id=external_id, email=email)
-    params = [1, "r-1", *customer_params]
-    numbered, count = _numbered(_probe_sql(customer_sql))  # the text pgprepared.execute prepares
-    assert count == len(params)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute(f"PREPARE probe_plan_check AS {numbered}")
-        try:
-            cursor.execute(f"EXPLAIN EXECUTE probe_plan_check({', '.join(['%s'] * len(params))})", params)
-            plan = "\n".join(row[0] for row in cursor.fetchall())
-        finally:
-            cursor.execute("DEALLOCATE probe_plan_check")
-    assert "Seq Scan on feedback_customer" not in plan, plan
-    for index in indexes:
-        assert index in plan, plan

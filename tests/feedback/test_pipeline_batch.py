@@ -372,9 +372,29 @@ def test_the_batch_writes_what_the_single_path_writes(source):
     assert rows[0] == rows[1]
 
 
+def test_one_response_inline_is_written_by_the_batchs_code(source):
+    """Issue 25: one pipeline path. The inline/eager task (tests, the embedded default) and a
+    worker's batch write through the same ``_batch_write``; there is no second writer."""
+    from feedback.processing import response_process
+
+    alone = pending(source, 1)[0]
+    with mock.patch.object(processing, "_batch_write", wraps=processing._batch_write) as written:
+        response_process(response_id=alone.object_id, event_id=alone.id)
+    assert written.call_count == 1 and len(written.call_args.args[0]) == 1
+    assert not hasattr(processing, "insight_create")
+    assert ActionItem.objects.filter(response_id=alone.object_id).count() == 1
+
+
 def test_a_batch_whose_writes_fail_is_rolled_back_and_processed_one_response_at_a_time(source):
     events = pending(source, 3)
-    with mock.patch.object(processing, "_batch_cluster", side_effect=RuntimeError("cluster exploded")):
+    real = processing._batch_cluster
+
+    def cluster(plans, **kwargs):  # the batch's clustering fails; one response's does not
+        if len(plans) > 1:
+            raise RuntimeError("cluster exploded")
+        return real(plans, **kwargs)
+
+    with mock.patch.object(processing, "_batch_cluster", side_effect=cluster):
         done = response_process_batch(event_id=events[0].id)
     assert sorted(done) == sorted(e.id for e in events)
     assert processed(events) == {e.id for e in events}

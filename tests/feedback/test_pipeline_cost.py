@@ -27,11 +27,14 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 # Per actionable response on PostgreSQL, with the configuration cached and two themes matched:
-# lock+read (stamp, insight?, theme links, theme match), UPDATE response, INSERT theme links,
-# owner, theme locks, clustering read, INSERT insight, INSERT insight themes, INSERT action,
-# INSERT its history record, INSERT action↔insight link, INSERT notification = 12;
-# + SAVEPOINT/RELEASE because the test itself runs in a transaction.
-STATEMENTS = 14
+# lock+read (stamp, insight?, theme links, theme match), owner, UPDATE response, INSERT theme
+# links, INSERT insight, INSERT insight themes, INSERT action, INSERT its history record,
+# INSERT action<->insight link, INSERT notification, theme locks, open systemic actions, the
+# clustering window's count = 13; + SAVEPOINT/RELEASE because the test itself runs in a transaction.
+# Issue 25: one response is written by the batch's code (``_batch_write``), which reads the open
+# systemic actions and then counts the window; the single path's own clusterer read both in one
+# statement: 14 -> 15.
+STATEMENTS = 15
 
 
 @pytest.fixture
@@ -208,65 +211,14 @@ def test_the_clustering_read_in_sql_agrees_with_the_orm(source, themes, dept_a, 
     assert state[open_on.id][0] is not None and state[open_on.id][1] is None
 
 
-def _compiled_selects(monkeypatch) -> list[str]:
-    """The SQL of every SELECT the ORM compiles from now on (not the ones it re-runs)."""
-    from django.db.models.sql.compiler import SQLCompiler
-
-    seen: list[str] = []
-    original = SQLCompiler.as_sql
-
-    def as_sql(self, *args, **kwargs):
-        sql, params = original(self, *args, **kwargs)
-        seen.append(sql)
-        return sql, params
-
-    monkeypatch.setattr(SQLCompiler, "as_sql", as_sql)
-    return seen
-
-
-def test_the_lock_and_read_query_is_compiled_once_per_configuration(monkeypatch, source, themes, ambassador):
+def test_a_theme_keyword_edit_is_honoured_by_the_next_response(source, themes, ambassador):
     for _ in range(2):  # the first one also reads the configuration
         response_process(response_id=ResponseFactory(source=source, nps=2, comment="late delivery").id)
-    compiled = _compiled_selects(monkeypatch)
-    for _ in range(3):
-        response_process(response_id=ResponseFactory(source=source, nps=2, comment="late delivery").id)
-    assert not [sql for sql in compiled if "FOR UPDATE" in sql]  # re-run, not re-built
-    assert Insight.objects.filter(themes=themes[0]).count() == 5
-    # An edit gives a new snapshot, and the query is compiled again for it (its SQL has the phrases).
+    assert Insight.objects.filter(themes=themes[0]).count() == 2
+    # An edit gives a new snapshot, and the lock-and-read query matches its phrases.
     theme = Theme.objects.get(slug="refunds")
     theme.keywords = "broken box"
     settings_object_save(obj=theme)
     response = ResponseFactory(source=source, nps=2, comment="It came in a broken box.")
     response_process(response_id=response.id)
     assert list(Insight.objects.get(response=response).themes.all()) == [theme]
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the annotations are PostgreSQL's")
-def test_the_prepared_lock_query_reads_what_the_orm_reads(source, themes, ambassador):
-    from django.db import transaction
-
-    from feedback.pipeline_config import pipeline_config
-    from feedback.processing import _response_locked, _response_locked_query
-
-    response = ResponseFactory(source=source, nps=2, comment="Late delivery, and a refund.")
-    response.themes.add(themes[1])
-    config = pipeline_config(stamp=None)
-    with transaction.atomic():
-        for _ in range(2):  # the first call compiles, the second re-runs
-            prepared = _response_locked(response_id=response.id, config=config)
-        orm = _response_locked_query(response.id, config).first()
-        assert _response_locked(response_id=-1, config=config) is None
-    assert orm is not None and prepared is not None
-    fields = [f.attname for f in type(orm)._meta.concrete_fields]
-    assert [getattr(prepared, f) for f in fields] == [getattr(orm, f) for f in fields]
-    assert prepared.scales == orm.scales and prepared.submitted_at == orm.submitted_at
-    for name in ("_config_stamp", "_has_insight", "_theme_ids", "_matched_ids"):
-        assert getattr(prepared, name) == getattr(orm, name), name
-    assert sorted(prepared._matched_ids) == sorted(t.id for t in themes)
-    assert prepared._theme_ids == [themes[1].id]
-    # select_related came along: no query to reach them.
-    with CaptureQueriesContext(connection) as captured:
-        assert prepared.source == orm.source
-        assert prepared.program.department == orm.program.department
-        assert prepared.customer == orm.customer
-    assert not captured.captured_queries
