@@ -163,25 +163,34 @@ def success_measure_validate(
 
 
 @transaction.atomic
+def finance_figure_return[F: FinanceValidated](
+    *, figure: F, by: User, question: str, title: str, kind_label: str, url: str
+) -> F:
+    """Finance sends a figure (a success measure or ROI assumptions) back with a question: the
+    figure records who asked what and when, its history says so, and the CX leaders are told.
+    The figure stays unvalidated until finance validates it. The caller checks the role."""
+    question = validation_check_question(question)
+    figure = type(figure).objects.select_for_update().get(pk=figure.pk)
+    figure.returned_by, figure.returned_at, figure.return_question = by, timezone.now(), question
+    figure._history_user = by  # type: ignore[attr-defined]
+    figure._change_reason = f"Returned by finance: {question}"[:100]  # type: ignore[attr-defined]
+    figure.save(update_fields=["returned_by", "returned_at", "return_question"])
+    validation_return_notify(title=title, kind_label=kind_label, question=question, url=url, by=by)
+    return figure
+
+
 def success_measure_return(*, measure: SuccessMeasure, by: User, question: str) -> SuccessMeasure:
-    """Finance sends the measure back with a question; the CX leader sees it on their home
-    page, and the measure stays unvalidated until finance validates it."""
+    """Finance sends the measure back with a question; the CX leader sees it on their home page."""
     if not validation_can_give(by):
         raise PermissionDenied("Only a finance partner returns a measure with a question.")
-    question = validation_check_question(question)
-    measure = SuccessMeasure.objects.select_for_update().get(pk=measure.pk)
-    measure.returned_by, measure.returned_at, measure.return_question = by, timezone.now(), question
-    measure._history_user = by  # type: ignore[attr-defined]
-    measure._change_reason = f"Returned by finance: {question}"[:100]  # type: ignore[attr-defined]
-    measure.save(update_fields=["returned_by", "returned_at", "return_question"])
-    validation_return_notify(
+    return finance_figure_return(
+        figure=measure,
+        by=by,
+        question=question,
         title=measure.name,
         kind_label="the success measure",
-        question=question,
         url=reverse("missions:measure-detail", kwargs={"pk": measure.pk}),
-        by=by,
     )
-    return measure
 
 
 @transaction.atomic

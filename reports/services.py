@@ -31,10 +31,9 @@ from charter.models import Department, User
 from charter.roles import Role
 from charter.selectors import department_ids_for
 from missions.services import (
+    finance_figure_return,
     validation_answer_notify,
     validation_check_note,
-    validation_check_question,
-    validation_return_notify,
 )
 
 from . import charts, report_layout, selectors
@@ -121,25 +120,18 @@ def roi_assumption_validate(
     return assumption
 
 
-@transaction.atomic
 def roi_assumption_return(*, assumption: RoiAssumption, by: User, question: str) -> RoiAssumption:
     """Finance sends the assumptions back with a question the CX leader sees at home."""
     if not roi_can_validate(by):
         raise PermissionDenied("Only a finance partner returns ROI assumptions with a question.")
-    question = validation_check_question(question)
-    assumption = RoiAssumption.objects.select_for_update().get(pk=assumption.pk)
-    assumption.returned_by, assumption.returned_at, assumption.return_question = by, timezone.now(), question
-    assumption._history_user = by  # type: ignore[attr-defined]
-    assumption._change_reason = f"Returned by finance: {question}"[:100]  # type: ignore[attr-defined]
-    assumption.save(update_fields=["returned_by", "returned_at", "return_question"])
-    validation_return_notify(
+    return finance_figure_return(
+        figure=assumption,
+        by=by,
+        question=question,
         title=assumption.segment,
         kind_label="the ROI assumptions",
-        question=question,
         url=reverse("reports:roi-assumption-edit", kwargs={"pk": assumption.pk}),
-        by=by,
     )
-    return assumption
 
 
 # --- report requests --------------------------------------------------------------------
