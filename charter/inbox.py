@@ -18,8 +18,6 @@ Every app may call ``inbox_notify`` (charter is the leftmost app). Why it is bui
 from __future__ import annotations
 
 import logging
-import re
-import threading
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -29,18 +27,15 @@ from django.db import transaction
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
+from cxgov.mail import header_safe
+from cxgov.relay import BatchRelay
+
 from .models import InboxItem, User
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
 SUBJECT_PREFIX = "[cxgov] "
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
-
-
-def header_safe(text: str, *, limit: int = 200) -> str:
-    """One line of text fit for a mail header: control characters (CR, LF, tab) become spaces."""
-    return " ".join(_CONTROL.sub(" ", text or "").split())[:limit]
 
 
 @transaction.atomic
@@ -220,7 +215,7 @@ def inbox_email_send(*, item_id: int, now: datetime | None = None) -> str | None
             "You get this because e-mail for your cxgov inbox is on; turn it off on the inbox page.",
         ]
         message = EmailMessage(
-            subject=header_safe(SUBJECT_PREFIX + item.text),
+            subject=header_safe(SUBJECT_PREFIX + item.text, limit=200),
             body="\n".join(lines),
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[user.email],
@@ -259,20 +254,22 @@ def inbox_email_retry_due(*, now: datetime | None = None, limit: int = 200) -> i
 
 
 def inbox_email_dispatch(*, item_ids: list[int]) -> None:
-    """After commit: eager mode sends inline; real mode publishes from a daemon thread."""
+    """After commit: eager mode sends inline; real mode hands the ids to the relay thread, so
+    a request never waits on the broker (left pending if it cannot publish: the retry beat
+    sends it)."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
         try:
             inbox_email_send_many(item_ids=item_ids)
         except Exception:  # the rows record the failure; the retry beat tries again
             log.exception("inbox e-mail send failed", extra={"inbox_item_ids": item_ids})
         return
+    _relay.put(item_ids)
 
-    def publish() -> None:
-        from .tasks import inbox_email_send_task
 
-        try:
-            inbox_email_send_task.apply_async(args=[item_ids], retry=False)
-        except Exception:  # left pending: the retry beat sends it
-            log.warning("inbox e-mail could not be published", extra={"inbox_item_ids": item_ids})
+def _publish(item_ids: list[int]) -> None:
+    from .tasks import inbox_email_send_task
 
-    threading.Thread(target=publish, name="cxgov-inbox-publish", daemon=True).start()
+    inbox_email_send_task.apply_async(args=[item_ids], retry=False)
+
+
+_relay = BatchRelay(label="inbox mail relay", publish=_publish, batch_size=100, ids_key="inbox_item_ids")

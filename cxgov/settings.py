@@ -323,7 +323,7 @@ CXGOV_OUTBOX_STALE_SECONDS = env.int("CXGOV_OUTBOX_STALE_SECONDS", default=60)
 # otherwise stays for ever.
 CXGOV_OUTBOX_KEEP_DAYS = env.int("CXGOV_OUTBOX_KEEP_DAYS", default=7)
 # How long a busy web process's relay thread waits for more committed events before it
-# publishes (feedback/relay.py): one publish per batch instead of one per request. An event
+# publishes (cxgov/relay.py): one publish per batch instead of one per request. An event
 # after a quiet spell is published at once.
 CXGOV_RELAY_LINGER_MS = env.int("CXGOV_RELAY_LINGER_MS", default=100)
 # /api/schema/, /api/docs/ and /api/redoc/ answer anonymous visitors only when this is 1.

@@ -35,6 +35,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from charter.models import User
+from cxgov.mail import header_safe
+from cxgov.relay import BatchRelay
 
 from .models import (
     ActionItem,
@@ -45,8 +47,7 @@ from .models import (
     Loop,
     email_normalise,
 )
-from .notifications import action_url, header_safe, notification_create
-from .relay import BatchRelay
+from .notifications import action_url, notification_create
 
 log = logging.getLogger(__name__)
 

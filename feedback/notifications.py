@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
-import unicodedata
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,22 +31,15 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from cxgov.mail import header_safe
+from cxgov.relay import BatchRelay
+
 from .models import Notification
-from .relay import BatchRelay
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 WEBHOOK_TIMEOUT_SECONDS = 10
-
-
-def header_safe(text: str, *, limit: int = 255) -> str:
-    """``text`` as one header-safe line: CR, LF and every other control or line-separator
-    character become a space, runs of spaces one. A customer's name with a CR/LF in it used to
-    reach an e-mail subject, which Django refuses (``BadHeaderError``) on every retry, so the
-    owner was never told; now the subject is always sendable."""
-    cleaned = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text or "")
-    return " ".join(cleaned.split())[:limit]
 
 
 class NotificationError(Exception):

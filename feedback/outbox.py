@@ -21,8 +21,9 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from cxgov.relay import BatchRelay
+
 from .models import OutboxEvent
-from .relay import BatchRelay
 
 log = logging.getLogger(__name__)
 

@@ -1,11 +1,11 @@
-"""The after-commit relay thread (``feedback.relay.BatchRelay``): batches, and its linger."""
+"""The after-commit relay thread (``cxgov.relay.BatchRelay``): batches, and its linger."""
 
 from __future__ import annotations
 
 import threading
 import time
 
-from feedback.relay import BatchRelay
+from cxgov.relay import BatchRelay
 
 
 def _relay() -> tuple[BatchRelay, list[list[int]], threading.Event]:

@@ -1,8 +1,9 @@
 """A thread that publishes, in batches, the ids that after-commit hooks hand it.
 
-The outbox (``outbox.py``) and the notifications (``notifications.py``) both record work in
-the caller's transaction and publish it after the commit. Publishing in the caller's thread
-would make a request wait on the broker, and hang while Redis is down; so each has one daemon
+The outbox, the notifications, the customer e-mails (``feedback``) and the inbox e-mails
+(``charter``) all record work in the caller's transaction and publish it after the commit.
+Publishing in the caller's thread would make a request wait on the broker, and hang while
+Redis is down; so each has one daemon
 thread per process that takes what commits queued, up to a batch at a time (under load many
 ids wait together and share one publish), and hands the batch to ``publish``. A batch that
 cannot be published is logged and left to that mechanism's own sweeper or retry beat.
