@@ -153,13 +153,19 @@ def success_measure_validate(
     measure = SuccessMeasure.objects.select_for_update().get(pk=measure.pk)
     if measure.baseline_value is None or measure.baseline_date is None:
         raise ValidationError({"baseline_value": "Enter a baseline value and date before validating."})
-    measure.validated_by, measure.validated_at = by, timezone.now()
-    measure.validation_note, measure.validation_evidence_url = note, evidence_url
-    measure.return_clear()
-    measure._history_user = by  # type: ignore[attr-defined]
-    measure._change_reason = f"Validated by finance: {note}"[:100]  # type: ignore[attr-defined]
-    measure.save(update_fields=[*FinanceValidated.VALIDATION_STATE_FIELDS])
-    return measure
+    return finance_validation_record(figure=measure, by=by, note=note, evidence_url=evidence_url)
+
+
+def finance_validation_record[F: FinanceValidated](*, figure: F, by: User, note: str, evidence_url: str) -> F:
+    """Record finance's validation on a locked figure (a success measure or ROI assumptions):
+    who, when, the note and the evidence, in its history too; an open question is answered."""
+    figure.validated_by, figure.validated_at = by, timezone.now()
+    figure.validation_note, figure.validation_evidence_url = note, evidence_url
+    figure.return_clear()
+    figure._history_user = by  # type: ignore[attr-defined]
+    figure._change_reason = f"Validated by finance: {note}"[:100]  # type: ignore[attr-defined]
+    figure.save(update_fields=[*FinanceValidated.VALIDATION_STATE_FIELDS])
+    return figure
 
 
 @transaction.atomic

@@ -32,6 +32,7 @@ from charter.roles import Role
 from charter.selectors import department_ids_for
 from missions.services import (
     finance_figure_return,
+    finance_validation_record,
     validation_answer_notify,
     validation_check_note,
 )
@@ -110,14 +111,7 @@ def roi_assumption_validate(
         raise PermissionDenied("Only a finance partner validates ROI assumptions.")
     note, evidence_url = validation_check_note(note=note, evidence_url=evidence_url)
     assumption = RoiAssumption.objects.select_for_update().get(pk=assumption.pk)
-    assumption.validated_by = by
-    assumption.validated_at = timezone.now()
-    assumption.validation_note, assumption.validation_evidence_url = note, evidence_url
-    assumption.return_clear()
-    assumption._history_user = by  # type: ignore[attr-defined]
-    assumption._change_reason = f"Validated by finance: {note}"[:100]  # type: ignore[attr-defined]
-    assumption.save(update_fields=[*RoiAssumption.VALIDATION_STATE_FIELDS])
-    return assumption
+    return finance_validation_record(figure=assumption, by=by, note=note, evidence_url=evidence_url)
 
 
 def roi_assumption_return(*, assumption: RoiAssumption, by: User, question: str) -> RoiAssumption:

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from charter.document_views import form_add_validation_error
 from charter.documents import document_approvals_pending
 from charter.selectors import department_list
 from cxgov.exports import csv_response
@@ -158,11 +159,6 @@ def _queue_figure(kind: str, pk: int) -> Any:
     return figure
 
 
-def _form_errors(form: Any, exc: ValidationError) -> None:
-    for name, errors in exc.message_dict.items():
-        form.add_error(name if name in form.fields else None, errors)
-
-
 @login_required
 @require_POST
 def validation_validate_view(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
@@ -187,7 +183,7 @@ def validation_validate_view(request: HttpRequest, kind: str, pk: int) -> HttpRe
                     evidence_url=form.cleaned_data["evidence_url"],
                 )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_add_validation_error(form, exc)
         else:
             messages.success(request, f"Validated: {figure}.")
             return redirect("reports:validation-queue")
@@ -209,7 +205,7 @@ def validation_return_view(request: HttpRequest, kind: str, pk: int) -> HttpResp
             else:
                 services.roi_assumption_return(assumption=figure, by=request.user, question=question)
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_add_validation_error(form, exc)
         else:
             messages.success(request, f"Returned to the CX leader with your question: {figure}.")
             return redirect("reports:validation-queue")
