@@ -23,18 +23,29 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
-
-from scipy import stats as scipy_stats
-from statsmodels.stats.proportion import proportions_ztest
 
 from missions.formatting import figure_format
 
 MIN_ANSWERS = 30
 ALPHA = 0.05
 CONFIDENCE = 0.95
-Z95 = float(scipy_stats.norm.ppf(1 - (1 - CONFIDENCE) / 2))  # 1.959963…
 NO_CLEAR_CHANGE = "no clear change"
+
+
+# scipy and statsmodels take ~1.2 s to import: loaded on the first figure that needs them, not
+# with the URLconf of every web process, worker and management command.
+@cache
+def _scipy_stats() -> Any:
+    from scipy import stats
+
+    return stats
+
+
+@cache
+def _z95() -> float:
+    return float(_scipy_stats().norm.ppf(1 - (1 - CONFIDENCE) / 2))  # 1.959963…
 
 
 def too_few(n: int, *, minimum: int | None = None) -> bool:
@@ -96,7 +107,7 @@ def nps_estimate(*, promoters: int, passives: int, detractors: int, minimum: int
         return Estimate("nps", None, 0, minimum=minimum)
     value = 100.0 * (promoters - detractors) / n
     variance = nps_variance(promoters=promoters, passives=passives, detractors=detractors) or 0.0
-    margin = Z95 * math.sqrt(variance / n) * 100
+    margin = _z95() * math.sqrt(variance / n) * 100
     low, high = _interval(value, margin, -100.0, 100.0)
     return Estimate("nps", value, n, margin, low, high, too_few(n, minimum=minimum), minimum)
 
@@ -108,7 +119,7 @@ def csat_estimate(*, satisfied: int, n: int, minimum: int | None = None) -> Esti
         return Estimate("csat", None, 0, minimum=minimum)
     p = satisfied / n
     value = 100.0 * p
-    margin = Z95 * math.sqrt(p * (1 - p) / n) * 100
+    margin = _z95() * math.sqrt(p * (1 - p) / n) * 100
     low, high = _interval(value, margin, 0.0, 100.0)
     return Estimate("csat", value, n, margin, low, high, too_few(n, minimum=minimum), minimum)
 
@@ -120,7 +131,7 @@ def ces_estimate(*, mean: float | None, sd: float | None, n: int, minimum: int |
         return Estimate("ces", None, 0, minimum=minimum)
     low = high = None
     if n > 1 and sd is not None:
-        half = float(scipy_stats.t.ppf(1 - (1 - CONFIDENCE) / 2, df=n - 1)) * sd / math.sqrt(n)
+        half = float(_scipy_stats().t.ppf(1 - (1 - CONFIDENCE) / 2, df=n - 1)) * sd / math.sqrt(n)
         low, high = float(mean) - half, float(mean) + half
     return Estimate("ces", float(mean), n, None, low, high, too_few(n, minimum=minimum), minimum)
 
@@ -191,7 +202,7 @@ def nps_change(
     if se == 0:
         return _change(delta, float("nan"))
     z = (s2 - s1) / se
-    return _change(delta, 2 * float(scipy_stats.norm.sf(abs(z))))
+    return _change(delta, 2 * float(_scipy_stats().norm.sf(abs(z))))
 
 
 def csat_change(*, before: tuple[int, int], after: tuple[int, int], minimum: int | None = None) -> Change:
@@ -203,6 +214,8 @@ def csat_change(*, before: tuple[int, int], after: tuple[int, int], minimum: int
     delta = 100.0 * (x2 / n2 - x1 / n1)
     if x1 + x2 in (0, n1 + n2):  # everybody (or nobody) satisfied in both: no variance
         return _change(delta, float("nan"))
+    from statsmodels.stats.proportion import proportions_ztest
+
     _, p_value = proportions_ztest(count=[x2, x1], nobs=[n2, n1])
     return _change(delta, float(p_value))
 
@@ -221,7 +234,7 @@ def ces_change(
     delta = float(m2) - float(m1)
     if not sd1 and not sd2:
         return _change(delta, float("nan"))
-    result = scipy_stats.ttest_ind_from_stats(
+    result = _scipy_stats().ttest_ind_from_stats(
         mean1=m2, std1=sd2 or 0.0, nobs1=n2, mean2=m1, std2=sd1 or 0.0, nobs2=n1, equal_var=False
     )
     return _change(delta, float(result.pvalue))
